@@ -1,0 +1,164 @@
+//! `Time`: Go's `time.Time` as it travels in EDF (`MarshalBinary` format, wire-spec §3.7).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Seconds from 0001-01-01T00:00:00Z to the Unix epoch.
+pub const UNIX_TO_INTERNAL: i64 = 62_135_596_800;
+
+/// A point in time with the zone offset Go attached to it.
+///
+/// Kept exactly as Go marshals it, so a time decoded from Go re-encodes to the same bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Time {
+    /// Seconds since 0001-01-01T00:00:00Z.
+    pub seconds: i64,
+    /// Nanoseconds within the second (0..1e9).
+    pub nanos: i32,
+    /// The zone: `None` is UTC; `Some(offset_seconds)` a fixed offset east of UTC.
+    pub offset: Option<i32>,
+}
+
+impl Time {
+    /// The zero time (0001-01-01T00:00:00Z), Go's `time.Time{}`.
+    pub const ZERO: Time = Time { seconds: 0, nanos: 0, offset: None };
+
+    /// A UTC time from Unix seconds and nanoseconds.
+    pub fn from_unix(secs: i64, nanos: u32) -> Time {
+        Time { seconds: secs + UNIX_TO_INTERNAL, nanos: nanos as i32, offset: None }
+    }
+
+    /// The current time, UTC.
+    pub fn now() -> Time {
+        Time::from(SystemTime::now())
+    }
+
+    /// Unix seconds.
+    pub fn unix_seconds(&self) -> i64 {
+        self.seconds - UNIX_TO_INTERNAL
+    }
+
+    /// Writes the Go `MarshalBinary` body (15 or 16 bytes).
+    /// Fails, as Go's does, for an offset of exactly -1 minute (that value means UTC) or one
+    /// outside i16 minutes.
+    pub(crate) fn marshal(&self, out: &mut Vec<u8>) -> Result<(), crate::EncodeError> {
+        let (version, minutes, secs) = match self.offset {
+            None => (1u8, -1i16, 0i8),
+            Some(off) => {
+                let minutes = i16::try_from(off / 60)
+                    .map_err(|_| crate::EncodeError::BadTime("zone offset out of range"))?;
+                let secs = (off % 60) as i8;
+                if minutes == -1 && secs == 0 {
+                    return Err(crate::EncodeError::BadTime("zone offset of -1 minute"));
+                }
+                (if secs != 0 { 2 } else { 1 }, minutes, secs)
+            }
+        };
+        out.push(version);
+        out.extend_from_slice(&self.seconds.to_be_bytes());
+        out.extend_from_slice(&self.nanos.to_be_bytes());
+        out.extend_from_slice(&minutes.to_be_bytes());
+        if version == 2 {
+            out.push(secs as u8);
+        }
+        Ok(())
+    }
+
+    /// Parses a Go `MarshalBinary` body.
+    pub(crate) fn unmarshal(b: &[u8]) -> Result<Time, crate::DecodeError> {
+        use crate::DecodeError::BadTime;
+        let (&version, rest) = b.split_first().ok_or(BadTime("empty"))?;
+        let want = match version {
+            1 => 14,
+            2 => 15,
+            _ => return Err(BadTime("unsupported version")),
+        };
+        if rest.len() != want {
+            return Err(BadTime("invalid length"));
+        }
+        let seconds = i64::from_be_bytes(rest[0..8].try_into().map_err(|_| BadTime("seconds"))?);
+        let nanos = i32::from_be_bytes(rest[8..12].try_into().map_err(|_| BadTime("nanos"))?);
+        let minutes = i16::from_be_bytes([rest[12], rest[13]]);
+        let extra = if version == 2 { i32::from(rest[14] as i8) } else { 0 };
+        if !(0..1_000_000_000).contains(&nanos) {
+            return Err(BadTime("nanoseconds out of range"));
+        }
+        let offset = if minutes == -1 && extra == 0 {
+            None
+        } else {
+            Some(i32::from(minutes) * 60 + extra)
+        };
+        Ok(Time { seconds, nanos, offset })
+    }
+}
+
+impl From<SystemTime> for Time {
+    fn from(t: SystemTime) -> Time {
+        match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => Time::from_unix(d.as_secs() as i64, d.subsec_nanos()),
+            Err(e) => {
+                let d = e.duration();
+                let mut secs = -(d.as_secs() as i64);
+                let mut nanos = d.subsec_nanos();
+                if nanos > 0 {
+                    secs -= 1;
+                    nanos = 1_000_000_000 - nanos;
+                }
+                Time::from_unix(secs, nanos)
+            }
+        }
+    }
+}
+
+impl From<Time> for SystemTime {
+    fn from(t: Time) -> SystemTime {
+        let secs = t.unix_seconds();
+        if secs >= 0 {
+            UNIX_EPOCH + Duration::new(secs as u64, t.nanos as u32)
+        } else {
+            UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs()) + Duration::from_nanos(t.nanos as u64)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_time_marshals_like_go() {
+        // 2024-01-02T03:04:05.000000006Z
+        let t = Time { seconds: 0x0e_dd25_7425, nanos: 6, offset: None };
+        let mut out = Vec::new();
+        t.marshal(&mut out).unwrap();
+        assert_eq!(hexs(&out), "010000000edd25742500000006ffff");
+        assert_eq!(Time::unmarshal(&out).unwrap(), t);
+    }
+
+    #[test]
+    fn offset_with_seconds_uses_version_2() {
+        let t = Time { seconds: 5, nanos: 0, offset: Some(3600 + 3) };
+        let mut out = Vec::new();
+        t.marshal(&mut out).unwrap();
+        assert_eq!(out.len(), 16);
+        assert_eq!(out[0], 2);
+        assert_eq!(Time::unmarshal(&out).unwrap(), t);
+    }
+
+    #[test]
+    fn bad_bodies_are_errors() {
+        assert!(Time::unmarshal(&[]).is_err());
+        assert!(Time::unmarshal(&[3; 15]).is_err());
+        assert!(Time::unmarshal(&[1; 10]).is_err());
+    }
+
+    #[test]
+    fn system_time_roundtrip() {
+        let now = SystemTime::now();
+        let t = Time::from(now);
+        assert_eq!(SystemTime::from(t), now);
+    }
+
+    fn hexs(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+}

@@ -1,0 +1,1 @@
+//! Example programs live in `examples/examples/`; this library is intentionally empty.
