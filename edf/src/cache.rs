@@ -26,7 +26,8 @@ pub struct EncodeCaches {
     pub(crate) errors: Option<HashMap<Arc<str>, u16>>,
 }
 
-static NO_ENCODE_CACHES: std::sync::LazyLock<EncodeCaches> = std::sync::LazyLock::new(EncodeCaches::default);
+static NO_ENCODE_CACHES: std::sync::LazyLock<EncodeCaches> =
+    std::sync::LazyLock::new(EncodeCaches::default);
 
 impl EncodeCaches {
     /// No caches at all.
@@ -47,7 +48,9 @@ impl EncodeCaches {
 
     /// Replaces atoms before writing them (Go's atom mapping; purely local).
     pub fn with_atom_mapping(mut self, mapping: impl IntoIterator<Item = (Atom, Atom)>) -> Self {
-        self.atom_mapping.get_or_insert_with(Default::default).extend(mapping);
+        self.atom_mapping
+            .get_or_insert_with(Default::default)
+            .extend(mapping);
         self
     }
 
@@ -76,7 +79,9 @@ impl EncodeCaches {
 
     /// Re-resolves type names to registry indexes (call after registering more types).
     pub fn rebuild_type_index(&mut self) {
-        let Some(names) = &self.type_names else { return };
+        let Some(names) = &self.type_names else {
+            return;
+        };
         let mut by_index = Vec::new();
         for (name, id) in names {
             if let Some(info) = registry::lookup(name) {
@@ -103,7 +108,11 @@ impl EncodeCaches {
 
     /// Uses the error-cache IDs of every registered error (the 15 framework errors first).
     pub fn with_registered_errors(self) -> Self {
-        self.with_errors(crate::goerror::registered_errors().into_iter().map(|(id, e)| (e, id)))
+        self.with_errors(
+            crate::goerror::registered_errors()
+                .into_iter()
+                .map(|(id, e)| (e, id)),
+        )
     }
 
     #[inline]
@@ -136,7 +145,8 @@ pub struct DecodeCaches {
     pub(crate) errors: Option<Vec<Option<GoError>>>,
 }
 
-static NO_DECODE_CACHES: std::sync::LazyLock<DecodeCaches> = std::sync::LazyLock::new(DecodeCaches::default);
+static NO_DECODE_CACHES: std::sync::LazyLock<DecodeCaches> =
+    std::sync::LazyLock::new(DecodeCaches::default);
 
 fn put<T: Clone>(v: &mut Vec<Option<T>>, i: usize, x: T) {
     if v.len() <= i {
@@ -164,7 +174,9 @@ impl DecodeCaches {
 
     /// Replaces atoms after reading them (the reverse of the sender's mapping).
     pub fn with_atom_mapping(mut self, mapping: impl IntoIterator<Item = (Atom, Atom)>) -> Self {
-        self.atom_mapping.get_or_insert_with(Default::default).extend(mapping);
+        self.atom_mapping
+            .get_or_insert_with(Default::default)
+            .extend(mapping);
         self
     }
 

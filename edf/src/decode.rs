@@ -25,7 +25,12 @@ impl<'a> Decoder<'a> {
     /// A decoder over `input`, with the sender's caches.
     #[inline]
     pub fn new(input: &'a [u8], caches: &'a DecodeCaches) -> Self {
-        Decoder { input, pos: 0, caches, depth: 0 }
+        Decoder {
+            input,
+            pos: 0,
+            caches,
+            depth: 0,
+        }
     }
 
     /// The caches in use.
@@ -57,7 +62,10 @@ impl<'a> Decoder<'a> {
         if self.input.is_empty() {
             DecodeError::Empty
         } else {
-            DecodeError::EndOfData { offset: self.pos, needed: n - self.remaining() }
+            DecodeError::EndOfData {
+                offset: self.pos,
+                needed: n - self.remaining(),
+            }
         }
     }
 
@@ -142,12 +150,20 @@ impl<'a> Decoder<'a> {
 
     #[cold]
     pub(crate) fn mismatch(&self, expected: &str, got: u8, offset: usize) -> DecodeError {
-        let found = if crate::desc::is_basic_tag(got) || matches!(got, TYPE_HEADER | REGISTERED | ANY | SLICE | ARRAY | MAP | NIL) {
+        let found = if crate::desc::is_basic_tag(got)
+            || matches!(
+                got,
+                TYPE_HEADER | REGISTERED | ANY | SLICE | ARRAY | MAP | NIL
+            ) {
             tag_name(got).to_string()
         } else {
             return DecodeError::UnknownType { tag: got, offset };
         };
-        DecodeError::TypeMismatch { expected: expected.to_string(), found, offset }
+        DecodeError::TypeMismatch {
+            expected: expected.to_string(),
+            found,
+            offset,
+        }
     }
 
     /// Reads a string body.
@@ -163,7 +179,11 @@ impl<'a> Decoder<'a> {
     pub fn binary(&mut self) -> Result<&'a [u8], DecodeError> {
         let n = self.u32()? as usize;
         if n > self.remaining() {
-            return Err(DecodeError::CountTooLarge { what: "binary", count: n as u64, remaining: self.remaining() });
+            return Err(DecodeError::CountTooLarge {
+                what: "binary",
+                count: n as u64,
+                remaining: self.remaining(),
+            });
         }
         self.take(n)
     }
@@ -177,7 +197,11 @@ impl<'a> Decoder<'a> {
             let s = std::str::from_utf8(b).map_err(|_| DecodeError::InvalidUtf8("atom"))?;
             Atom::intern_untrusted(s)?
         } else {
-            let cache = self.caches.atoms.as_ref().ok_or(DecodeError::NoAtomCache(n))?;
+            let cache = self
+                .caches
+                .atoms
+                .as_ref()
+                .ok_or(DecodeError::NoAtomCache(n))?;
             match cache.get(usize::from(n - ATOM_CACHE_MIN)) {
                 Some(Some(a)) => *a,
                 _ => return Err(DecodeError::UnknownAtomId(n)),
@@ -196,7 +220,11 @@ impl<'a> Decoder<'a> {
             return Ok(None);
         }
         if n >= ERROR_CACHE_MIN {
-            let cache = self.caches.errors.as_ref().ok_or(DecodeError::NoErrCache(n))?;
+            let cache = self
+                .caches
+                .errors
+                .as_ref()
+                .ok_or(DecodeError::NoErrCache(n))?;
             return match cache.get(usize::from(n - ERROR_CACHE_MIN)) {
                 Some(Some(e)) => Ok(Some(e.clone())),
                 _ => Err(DecodeError::UnknownErrId(n)),
@@ -213,7 +241,8 @@ impl<'a> Decoder<'a> {
         if n < TYPE_CACHE_MIN {
             let b = self.take(usize::from(n))?;
             let name = std::str::from_utf8(b).map_err(|_| DecodeError::InvalidUtf8("type name"))?;
-            return registry::lookup(name).ok_or_else(|| DecodeError::UnknownRegType(name.to_string()));
+            return registry::lookup(name)
+                .ok_or_else(|| DecodeError::UnknownRegType(name.to_string()));
         }
         match self.cached_type(n)? {
             CachedType::Known(info) => Ok(info.clone()),
@@ -222,7 +251,11 @@ impl<'a> Decoder<'a> {
     }
 
     fn cached_type(&self, id: u16) -> Result<&'a CachedType, DecodeError> {
-        let cache = self.caches.types.as_ref().ok_or(DecodeError::NoRegCache(id))?;
+        let cache = self
+            .caches
+            .types
+            .as_ref()
+            .ok_or(DecodeError::NoRegCache(id))?;
         match cache.get(usize::from(id - TYPE_CACHE_MIN)) {
             Some(Some(t)) => Ok(t),
             _ => Err(DecodeError::UnknownRegId(id)),
@@ -231,7 +264,11 @@ impl<'a> Decoder<'a> {
 
     /// Reads `83` + name-or-ID (the `83` already consumed) and checks it names `name`.
     #[inline]
-    pub fn expect_registered_name(&mut self, name: &str, index: Option<u32>) -> Result<(), DecodeError> {
+    pub fn expect_registered_name(
+        &mut self,
+        name: &str,
+        index: Option<u32>,
+    ) -> Result<(), DecodeError> {
         let offset = self.pos;
         let n = self.u16()?;
         if n < TYPE_CACHE_MIN {
@@ -259,7 +296,11 @@ impl<'a> Decoder<'a> {
                 other
             }
         };
-        Err(DecodeError::TypeMismatch { expected: name.to_string(), found: found.to_string(), offset })
+        Err(DecodeError::TypeMismatch {
+            expected: name.to_string(),
+            found: found.to_string(),
+            offset,
+        })
     }
 
     /// Reads a collection count and checks that the remaining bytes could hold it
@@ -268,7 +309,11 @@ impl<'a> Decoder<'a> {
     pub fn count(&mut self, what: &'static str) -> Result<usize, DecodeError> {
         let n = self.u32()? as usize;
         if n > self.remaining() {
-            return Err(DecodeError::CountTooLarge { what, count: n as u64, remaining: self.remaining() });
+            return Err(DecodeError::CountTooLarge {
+                what,
+                count: n as u64,
+                remaining: self.remaining(),
+            });
         }
         Ok(n)
     }

@@ -39,7 +39,10 @@ pub fn is_basic_tag(tag: u8) -> bool {
 impl TypeDesc {
     /// Is this written with an `0x82` header when it stands in a tagged position?
     pub fn is_composite(&self) -> bool {
-        matches!(self, TypeDesc::Slice(_) | TypeDesc::Array(..) | TypeDesc::Map(..))
+        matches!(
+            self,
+            TypeDesc::Slice(_) | TypeDesc::Array(..) | TypeDesc::Map(..)
+        )
     }
 
     /// Writes the descriptor bytes (registered names use the encoder's type cache).

@@ -16,7 +16,11 @@ impl<'a> Encoder<'a> {
     /// An encoder appending to `buf`.
     #[inline]
     pub fn new(buf: &'a mut Vec<u8>, caches: &'a EncodeCaches) -> Self {
-        Encoder { buf, caches, depth: 0 }
+        Encoder {
+            buf,
+            caches,
+            depth: 0,
+        }
     }
 
     /// The caches in use.
@@ -88,7 +92,10 @@ impl<'a> Encoder<'a> {
     /// Writes a binary body (`u32` length + bytes).
     #[inline]
     pub fn put_binary(&mut self, b: &[u8]) -> Result<(), EncodeError> {
-        let len = u32::try_from(b.len()).map_err(|_| EncodeError::TooLong { what: "binary", len: b.len() })?;
+        let len = u32::try_from(b.len()).map_err(|_| EncodeError::TooLong {
+            what: "binary",
+            len: b.len(),
+        })?;
         self.buf.reserve(4 + b.len());
         self.put_u32(len);
         self.put_bytes(b);

@@ -151,7 +151,11 @@ pub fn register_error(err: &GoError) -> Result<u16, RegisterError> {
 /// Every registered error with its cache ID (what a node announces in its handshake).
 pub fn registered_errors() -> Vec<(u16, GoError)> {
     let table = ERRORS.read().unwrap_or_else(|e| e.into_inner());
-    table.iter().enumerate().map(|(i, e)| (ERROR_CACHE_MIN + i as u16, e.clone())).collect()
+    table
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (ERROR_CACHE_MIN + i as u16, e.clone()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -172,6 +176,9 @@ mod tests {
         let e = GoError::new("goerror test: twice");
         let id = register_error(&e).unwrap();
         assert!(id > 32782);
-        assert_eq!(register_error(&e), Err(RegisterError::Taken(e.text().into())));
+        assert_eq!(
+            register_error(&e),
+            Err(RegisterError::Taken(e.text().into()))
+        );
     }
 }

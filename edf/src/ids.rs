@@ -34,7 +34,12 @@ impl fmt::Debug for Pid {
 impl fmt::Display for Pid {
     /// Go Ergo's form: `<8E3A1B2C.0.1001>` (CRC32 of the node name, 0, ID).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<{:08X}.0.{}>", crc32(self.node.as_str().as_bytes()), self.id)
+        write!(
+            f,
+            "<{:08X}.0.{}>",
+            crc32(self.node.as_str().as_bytes()),
+            self.id
+        )
     }
 }
 
@@ -56,7 +61,12 @@ impl ProcessId {
 
 impl fmt::Debug for ProcessId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<{:08X}.'{}'>", crc32(self.node.as_str().as_bytes()), self.name)
+        write!(
+            f,
+            "<{:08X}.'{}'>",
+            crc32(self.node.as_str().as_bytes()),
+            self.name
+        )
     }
 }
 
@@ -126,7 +136,12 @@ impl Event {
 
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Event#<{:08X}:'{}'>", crc32(self.node.as_str().as_bytes()), self.name)
+        write!(
+            f,
+            "Event#<{:08X}:'{}'>",
+            crc32(self.node.as_str().as_bytes()),
+            self.name
+        )
     }
 }
 

@@ -48,7 +48,9 @@ mod time;
 mod typed;
 mod value;
 
-pub use atom::{atom_table_limit, set_atom_table_limit, Atom, AtomBuildHasher, AtomHasher, AtomMap};
+pub use atom::{
+    atom_table_limit, set_atom_table_limit, Atom, AtomBuildHasher, AtomHasher, AtomMap,
+};
 pub use cache::{CachedType, DecodeCaches, EncodeCaches};
 pub use decode::Decoder;
 pub use desc::TypeDesc;
@@ -57,7 +59,8 @@ pub use error::{DecodeError, EncodeError, RegisterError};
 pub use goerror::{errors, register_error, registered_errors, GoError, FRAMEWORK_ERRORS};
 pub use ids::{Alias, Event, Pid, ProcessId, Ref};
 pub use registry::{
-    ensure_registered, register, register_schema, EdfCustom, Field, RegKind, RegSlot, Registered, TypeInfo,
+    ensure_registered, register, register_schema, EdfCustom, Field, RegKind, RegSlot, Registered,
+    TypeInfo,
 };
 pub use time::Time;
 pub use typed::{decode_tagged, encode_tagged, Edf, EdfMap, TagKind};
@@ -79,7 +82,11 @@ pub fn to_vec<T: Edf>(value: &T) -> Result<Vec<u8>, EncodeError> {
 
 /// Appends `value` as one tagged EDF value to `buf`, with `caches`.
 #[inline]
-pub fn encode<T: Edf>(value: &T, buf: &mut Vec<u8>, caches: &EncodeCaches) -> Result<(), EncodeError> {
+pub fn encode<T: Edf>(
+    value: &T,
+    buf: &mut Vec<u8>,
+    caches: &EncodeCaches,
+) -> Result<(), EncodeError> {
     if value.is_nil() {
         // A top-level nil cannot be encoded (Go: "nothing to encode").
         return Err(EncodeError::NothingToEncode);

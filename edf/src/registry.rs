@@ -197,7 +197,12 @@ fn insert(
     if u32::from(TYPE_CACHE_MIN) + index > u32::from(u16::MAX) {
         return Err(RegisterError::Full("types"));
     }
-    let info = Arc::new(TypeInfo { name: name.into(), index, kind, rust });
+    let info = Arc::new(TypeInfo {
+        name: name.into(),
+        index,
+        kind,
+        rust,
+    });
     reg.by_name.insert(name.into(), info.clone());
     reg.by_index.push(info.clone());
     Ok(info)
@@ -207,7 +212,10 @@ fn native_decode<T: Registered>(dec: &mut Decoder<'_>) -> Result<Box<dyn Any + S
     Ok(Box::new(T::decode_body(dec)?))
 }
 
-fn native_encode<T: Registered>(v: &(dyn Any + Send), enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
+fn native_encode<T: Registered>(
+    v: &(dyn Any + Send),
+    enc: &mut Encoder<'_>,
+) -> Result<(), EncodeError> {
     match (v as &dyn Any).downcast_ref::<T>() {
         Some(v) => v.encode_body(enc),
         None => Err(EncodeError::Mismatch {

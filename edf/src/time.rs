@@ -20,11 +20,19 @@ pub struct Time {
 
 impl Time {
     /// The zero time (0001-01-01T00:00:00Z), Go's `time.Time{}`.
-    pub const ZERO: Time = Time { seconds: 0, nanos: 0, offset: None };
+    pub const ZERO: Time = Time {
+        seconds: 0,
+        nanos: 0,
+        offset: None,
+    };
 
     /// A UTC time from Unix seconds and nanoseconds.
     pub fn from_unix(secs: i64, nanos: u32) -> Time {
-        Time { seconds: secs + UNIX_TO_INTERNAL, nanos: nanos as i32, offset: None }
+        Time {
+            seconds: secs + UNIX_TO_INTERNAL,
+            nanos: nanos as i32,
+            offset: None,
+        }
     }
 
     /// The current time, UTC.
@@ -78,7 +86,11 @@ impl Time {
         let seconds = i64::from_be_bytes(rest[0..8].try_into().map_err(|_| BadTime("seconds"))?);
         let nanos = i32::from_be_bytes(rest[8..12].try_into().map_err(|_| BadTime("nanos"))?);
         let minutes = i16::from_be_bytes([rest[12], rest[13]]);
-        let extra = if version == 2 { i32::from(rest[14] as i8) } else { 0 };
+        let extra = if version == 2 {
+            i32::from(rest[14] as i8)
+        } else {
+            0
+        };
         if !(0..1_000_000_000).contains(&nanos) {
             return Err(BadTime("nanoseconds out of range"));
         }
@@ -87,7 +99,11 @@ impl Time {
         } else {
             Some(i32::from(minutes) * 60 + extra)
         };
-        Ok(Time { seconds, nanos, offset })
+        Ok(Time {
+            seconds,
+            nanos,
+            offset,
+        })
     }
 }
 
@@ -115,7 +131,8 @@ impl From<Time> for SystemTime {
         if secs >= 0 {
             UNIX_EPOCH + Duration::new(secs as u64, t.nanos as u32)
         } else {
-            UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs()) + Duration::from_nanos(t.nanos as u64)
+            UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
+                + Duration::from_nanos(t.nanos as u64)
         }
     }
 }
@@ -127,7 +144,11 @@ mod tests {
     #[test]
     fn utc_time_marshals_like_go() {
         // 2024-01-02T03:04:05.000000006Z
-        let t = Time { seconds: 0x0e_dd25_7425, nanos: 6, offset: None };
+        let t = Time {
+            seconds: 0x0e_dd25_7425,
+            nanos: 6,
+            offset: None,
+        };
         let mut out = Vec::new();
         t.marshal(&mut out).unwrap();
         assert_eq!(hexs(&out), "010000000edd25742500000006ffff");
@@ -136,7 +157,11 @@ mod tests {
 
     #[test]
     fn offset_with_seconds_uses_version_2() {
-        let t = Time { seconds: 5, nanos: 0, offset: Some(3600 + 3) };
+        let t = Time {
+            seconds: 5,
+            nanos: 0,
+            offset: Some(3600 + 3),
+        };
         let mut out = Vec::new();
         t.marshal(&mut out).unwrap();
         assert_eq!(out.len(), 16);

@@ -97,7 +97,11 @@ pub trait Edf: Sized {
         Ok(TypeDesc::Slice(Box::new(Self::type_desc()?)))
     }
     #[doc(hidden)]
-    fn encode_slice(items: Option<&[Self]>, named: bool, enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
+    fn encode_slice(
+        items: Option<&[Self]>,
+        named: bool,
+        enc: &mut Encoder<'_>,
+    ) -> Result<(), EncodeError> {
         match items {
             None => enc.put_u8(NIL),
             Some(items) => {
@@ -123,7 +127,11 @@ pub trait Edf: Sized {
                 }
                 Ok(Some(v))
             }
-            byte => Err(DecodeError::BadMarker { what: "slice", byte, offset }),
+            byte => Err(DecodeError::BadMarker {
+                what: "slice",
+                byte,
+                offset,
+            }),
         }
     }
 }
@@ -231,7 +239,9 @@ macro_rules! word_impl {
             #[inline]
             fn decode_body(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
                 let v = <$wire>::from_be_bytes(dec.take_array::<8>()?);
-                <$t>::try_from(v).map_err(|_| DecodeError::Invalid(format!("{} does not fit {}", v, stringify!($t))))
+                <$t>::try_from(v).map_err(|_| {
+                    DecodeError::Invalid(format!("{} does not fit {}", v, stringify!($t)))
+                })
             }
         }
     };
@@ -278,7 +288,11 @@ impl Edf for u8 {
         Ok(TypeDesc::Basic(BINARY))
     }
     #[inline]
-    fn encode_slice(items: Option<&[Self]>, _named: bool, enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
+    fn encode_slice(
+        items: Option<&[Self]>,
+        _named: bool,
+        enc: &mut Encoder<'_>,
+    ) -> Result<(), EncodeError> {
         enc.put_binary(items.unwrap_or(&[]))
     }
     #[inline]
@@ -318,84 +332,138 @@ macro_rules! basic_impl {
     };
 }
 
-basic_impl!(bool, BOOL, 1, |s, e| {
-    e.put_u8(u8::from(*s));
-    Ok(())
-}, |d| Ok(d.u8()? == 1));
+basic_impl!(
+    bool,
+    BOOL,
+    1,
+    |s, e| {
+        e.put_u8(u8::from(*s));
+        Ok(())
+    },
+    |d| Ok(d.u8()? == 1)
+);
 
-basic_impl!(String, STRING, 2, |s, e| e.put_str(s), |d| Ok(d.str()?.to_owned()));
+basic_impl!(String, STRING, 2, |s, e| e.put_str(s), |d| Ok(d
+    .str()?
+    .to_owned()));
 
 basic_impl!(Atom, ATOM, 2, |s, e| e.put_atom(*s), |d| d.atom());
 
-basic_impl!(Pid, PID, 18, |s, e| {
-    e.put_atom(s.node)?;
-    e.put_u64(s.id);
-    e.put_u64(s.creation as u64);
-    Ok(())
-}, |d| {
-    let node = d.atom()?;
-    let id = d.u64()?;
-    let creation = d.i64()?;
-    Ok(Pid { node, id, creation })
-});
+basic_impl!(
+    Pid,
+    PID,
+    18,
+    |s, e| {
+        e.put_atom(s.node)?;
+        e.put_u64(s.id);
+        e.put_u64(s.creation as u64);
+        Ok(())
+    },
+    |d| {
+        let node = d.atom()?;
+        let id = d.u64()?;
+        let creation = d.i64()?;
+        Ok(Pid { node, id, creation })
+    }
+);
 
-basic_impl!(ProcessId, PROCESS_ID, 4, |s, e| {
-    e.put_atom(s.node)?;
-    e.put_atom(s.name)
-}, |d| {
-    let node = d.atom()?;
-    let name = d.atom()?;
-    Ok(ProcessId { name, node })
-});
+basic_impl!(
+    ProcessId,
+    PROCESS_ID,
+    4,
+    |s, e| {
+        e.put_atom(s.node)?;
+        e.put_atom(s.name)
+    },
+    |d| {
+        let node = d.atom()?;
+        let name = d.atom()?;
+        Ok(ProcessId { name, node })
+    }
+);
 
-basic_impl!(Event, EVENT, 4, |s, e| {
-    e.put_atom(s.node)?;
-    e.put_atom(s.name)
-}, |d| {
-    let node = d.atom()?;
-    let name = d.atom()?;
-    Ok(Event { name, node })
-});
+basic_impl!(
+    Event,
+    EVENT,
+    4,
+    |s, e| {
+        e.put_atom(s.node)?;
+        e.put_atom(s.name)
+    },
+    |d| {
+        let node = d.atom()?;
+        let name = d.atom()?;
+        Ok(Event { name, node })
+    }
+);
 
-basic_impl!(Ref, REF, 34, |s, e| {
-    e.put_atom(s.node)?;
-    e.put_u64(s.creation as u64);
-    e.put_u64(s.id[0]);
-    e.put_u64(s.id[1]);
-    e.put_u64(s.id[2]);
-    Ok(())
-}, |d| {
-    let node = d.atom()?;
-    let creation = d.i64()?;
-    Ok(Ref { node, creation, id: [d.u64()?, d.u64()?, d.u64()?] })
-});
+basic_impl!(
+    Ref,
+    REF,
+    34,
+    |s, e| {
+        e.put_atom(s.node)?;
+        e.put_u64(s.creation as u64);
+        e.put_u64(s.id[0]);
+        e.put_u64(s.id[1]);
+        e.put_u64(s.id[2]);
+        Ok(())
+    },
+    |d| {
+        let node = d.atom()?;
+        let creation = d.i64()?;
+        Ok(Ref {
+            node,
+            creation,
+            id: [d.u64()?, d.u64()?, d.u64()?],
+        })
+    }
+);
 
-basic_impl!(Alias, ALIAS, 34, |s, e| {
-    e.put_atom(s.node)?;
-    e.put_u64(s.creation as u64);
-    e.put_u64(s.id[0]);
-    e.put_u64(s.id[1]);
-    e.put_u64(s.id[2]);
-    Ok(())
-}, |d| {
-    let node = d.atom()?;
-    let creation = d.i64()?;
-    Ok(Alias { node, creation, id: [d.u64()?, d.u64()?, d.u64()?] })
-});
+basic_impl!(
+    Alias,
+    ALIAS,
+    34,
+    |s, e| {
+        e.put_atom(s.node)?;
+        e.put_u64(s.creation as u64);
+        e.put_u64(s.id[0]);
+        e.put_u64(s.id[1]);
+        e.put_u64(s.id[2]);
+        Ok(())
+    },
+    |d| {
+        let node = d.atom()?;
+        let creation = d.i64()?;
+        Ok(Alias {
+            node,
+            creation,
+            id: [d.u64()?, d.u64()?, d.u64()?],
+        })
+    }
+);
 
-basic_impl!(Time, TIME, 1, |s, e| {
-    let at = e.len();
-    e.put_u8(0);
-    s.marshal(e.buffer())?;
-    let len = e.len() - at - 1;
-    e.buffer()[at] = len as u8;
-    Ok(())
-}, |d| {
-    let n = usize::from(d.u8()?);
-    Time::unmarshal(d.take(n)?)
-});
+basic_impl!(
+    Time,
+    TIME,
+    1,
+    |s, e| {
+        let at = e.len();
+        e.put_u8(0);
+        s.marshal(e.buffer())?;
+        let len = e.len() - at - 1;
+        e.buffer()[at] = len as u8;
+        Ok(())
+    },
+    |d| {
+        let n = usize::from(d.u8()?);
+        Time::unmarshal(d.take(n)?)
+    }
+);
 
-basic_impl!(GoError, ERROR, 2, |s, e| e.put_error(Some(s)), |d| d.error()?.ok_or(DecodeError::UnexpectedNil("error")));
+basic_impl!(GoError, ERROR, 2, |s, e| e.put_error(Some(s)), |d| d
+    .error()?
+    .ok_or(DecodeError::UnexpectedNil("error")));
 
 impl Edf for Option<GoError> {
     const TAG_KIND: TagKind = TagKind::Basic;
@@ -511,7 +579,8 @@ impl<T: Edf, const N: usize> Edf for [T; N] {
         for _ in 0..N {
             v.push(T::decode_body(dec)?);
         }
-        v.try_into().map_err(|_| DecodeError::Invalid("array length".into()))
+        v.try_into()
+            .map_err(|_| DecodeError::Invalid("array length".into()))
     }
 }
 
@@ -535,7 +604,6 @@ fn encode_map<'m, K: Edf + 'm, V: Edf + 'm>(
     Ok(())
 }
 
-
 fn write_map_desc<K: Edf, V: Edf>(enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
     enc.put_u8(MAP);
     K::write_desc(enc)?;
@@ -549,7 +617,10 @@ fn read_map_desc<K: Edf, V: Edf>(dec: &mut Decoder<'_>) -> Result<(), DecodeErro
 }
 
 fn map_type_desc<K: Edf, V: Edf>() -> Result<TypeDesc, RegisterError> {
-    Ok(TypeDesc::Map(Box::new(K::type_desc()?), Box::new(V::type_desc()?)))
+    Ok(TypeDesc::Map(
+        Box::new(K::type_desc()?),
+        Box::new(V::type_desc()?),
+    ))
 }
 
 /// Map types with an EDF map body (`HashMap`, `BTreeMap`).
@@ -600,7 +671,11 @@ impl<K: Edf + Ord, V: Edf> EdfMap for BTreeMap<K, V> {
     }
 }
 
-fn encode_map_of<M: EdfMap>(m: Option<&M>, named: bool, enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
+fn encode_map_of<M: EdfMap>(
+    m: Option<&M>,
+    named: bool,
+    enc: &mut Encoder<'_>,
+) -> Result<(), EncodeError> {
     encode_map(m.map(|m| (m.map_len(), m.map_iter())), named, enc)
 }
 
@@ -620,7 +695,11 @@ fn decode_map_of<M: EdfMap>(named: bool, dec: &mut Decoder<'_>) -> Result<Option
             }
             Ok(Some(map))
         }
-        byte => Err(DecodeError::BadMarker { what: "map", byte, offset }),
+        byte => Err(DecodeError::BadMarker {
+            what: "map",
+            byte,
+            offset,
+        }),
     }
 }
 

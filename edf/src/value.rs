@@ -116,7 +116,9 @@ impl Value {
             }
             Value::Struct(_) | Value::Custom(_) => Err(mismatch("a tagged value", self)),
             basic => {
-                let tag = basic.basic_tag().ok_or_else(|| mismatch("a tagged value", basic))?;
+                let tag = basic
+                    .basic_tag()
+                    .ok_or_else(|| mismatch("a tagged value", basic))?;
                 enc.put_u8(tag);
                 basic.encode_basic_body(enc)
             }
@@ -157,33 +159,53 @@ impl Value {
     }
 
     /// Encodes the body of this value as the type `desc` declares (no tag unless `desc` is `any`).
-    pub fn encode_body_as(&self, desc: &TypeDesc, enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
+    pub fn encode_body_as(
+        &self,
+        desc: &TypeDesc,
+        enc: &mut Encoder<'_>,
+    ) -> Result<(), EncodeError> {
         enc.enter()?;
         let r = self.encode_body_as_inner(desc, enc, false);
         enc.leave();
         r
     }
 
-    fn encode_body_as_inner(&self, desc: &TypeDesc, enc: &mut Encoder<'_>, named: bool) -> Result<(), EncodeError> {
+    fn encode_body_as_inner(
+        &self,
+        desc: &TypeDesc,
+        enc: &mut Encoder<'_>,
+        named: bool,
+    ) -> Result<(), EncodeError> {
         match (desc, self) {
             (TypeDesc::Any, v) => v.encode_tagged(enc),
             (TypeDesc::Basic(BINARY), Value::Binary(b)) => enc.put_binary(b),
             (TypeDesc::Basic(t), v) if v.basic_tag() == Some(*t) => v.encode_basic_body(enc),
-            (TypeDesc::Slice(elem), Value::Slice { elem: e2, items }) if **elem == *e2 => match items {
-                None => {
-                    enc.put_u8(NIL);
-                    Ok(())
+            (TypeDesc::Slice(elem), Value::Slice { elem: e2, items }) if **elem == *e2 => {
+                match items {
+                    None => {
+                        enc.put_u8(NIL);
+                        Ok(())
+                    }
+                    Some(items) => {
+                        enc.put_u8(if named { REGISTERED } else { SLICE });
+                        enc.put_count("slice", items.len())?;
+                        items.iter().try_for_each(|it| it.encode_body_as(elem, enc))
+                    }
                 }
-                Some(items) => {
-                    enc.put_u8(if named { REGISTERED } else { SLICE });
-                    enc.put_count("slice", items.len())?;
-                    items.iter().try_for_each(|it| it.encode_body_as(elem, enc))
-                }
-            },
-            (TypeDesc::Array(n, elem), Value::Array { elem: e2, items }) if **elem == *e2 && items.len() == *n as usize => {
+            }
+            (TypeDesc::Array(n, elem), Value::Array { elem: e2, items })
+                if **elem == *e2 && items.len() == *n as usize =>
+            {
                 items.iter().try_for_each(|it| it.encode_body_as(elem, enc))
             }
-            (TypeDesc::Map(k, v), Value::Map { key, value, entries }) if **k == *key && **v == *value => match entries {
+            (
+                TypeDesc::Map(k, v),
+                Value::Map {
+                    key,
+                    value,
+                    entries,
+                },
+            ) if **k == *key && **v == *value => match entries {
                 None => {
                     enc.put_u8(NIL);
                     Ok(())
@@ -197,7 +219,9 @@ impl Value {
                     })
                 }
             },
-            (TypeDesc::Registered(info), Value::Registered(i2, body)) if info.name() == i2.name() => {
+            (TypeDesc::Registered(info), Value::Registered(i2, body))
+                if info.name() == i2.name() =>
+            {
                 encode_named_body(info, body, enc)
             }
             (d, v) => Err(mismatch(&d.to_string(), v)),
@@ -212,7 +236,11 @@ impl Value {
         r
     }
 
-    fn decode_body_inner(desc: &TypeDesc, dec: &mut Decoder<'_>, named: bool) -> Result<Value, DecodeError> {
+    fn decode_body_inner(
+        desc: &TypeDesc,
+        dec: &mut Decoder<'_>,
+        named: bool,
+    ) -> Result<Value, DecodeError> {
         Ok(match desc {
             TypeDesc::Any => Value::decode_tagged(dec)?,
             TypeDesc::Basic(t) => Value::decode_basic_body(*t, dec)?,
@@ -228,25 +256,45 @@ impl Value {
                         }
                         Some(v)
                     }
-                    byte => return Err(DecodeError::BadMarker { what: "slice", byte, offset }),
+                    byte => {
+                        return Err(DecodeError::BadMarker {
+                            what: "slice",
+                            byte,
+                            offset,
+                        })
+                    }
                 };
-                Value::Slice { elem: (**elem).clone(), items }
+                Value::Slice {
+                    elem: (**elem).clone(),
+                    items,
+                }
             }
             TypeDesc::Array(n, elem) => {
                 let n = *n as usize;
                 let min = elem.min_body();
                 if min > 0 && n > dec.remaining() / min {
-                    return Err(DecodeError::CountTooLarge { what: "array", count: n as u64, remaining: dec.remaining() });
+                    return Err(DecodeError::CountTooLarge {
+                        what: "array",
+                        count: n as u64,
+                        remaining: dec.remaining(),
+                    });
                 }
                 if min == 0 && n > dec.remaining().max(1) * 64 {
                     // Elements with no bytes (e.g. [N][0]int): bound the work anyway.
-                    return Err(DecodeError::CountTooLarge { what: "array", count: n as u64, remaining: dec.remaining() });
+                    return Err(DecodeError::CountTooLarge {
+                        what: "array",
+                        count: n as u64,
+                        remaining: dec.remaining(),
+                    });
                 }
                 let mut items = Vec::with_capacity(dec.capacity_for(n, min));
                 for _ in 0..n {
                     items.push(Value::decode_body_as(elem, dec)?);
                 }
-                Value::Array { elem: (**elem).clone(), items }
+                Value::Array {
+                    elem: (**elem).clone(),
+                    items,
+                }
             }
             TypeDesc::Map(k, v) => {
                 let offset = dec.position();
@@ -254,7 +302,8 @@ impl Value {
                     NIL => None,
                     m if m == (if named { REGISTERED } else { MAP }) => {
                         let n = dec.count("map")?;
-                        let mut e = Vec::with_capacity(dec.capacity_for(n, k.min_body() + v.min_body()));
+                        let mut e =
+                            Vec::with_capacity(dec.capacity_for(n, k.min_body() + v.min_body()));
                         for _ in 0..n {
                             let kv = Value::decode_body_as(k, dec)?;
                             let vv = Value::decode_body_as(v, dec)?;
@@ -262,11 +311,23 @@ impl Value {
                         }
                         Some(e)
                     }
-                    byte => return Err(DecodeError::BadMarker { what: "map", byte, offset }),
+                    byte => {
+                        return Err(DecodeError::BadMarker {
+                            what: "map",
+                            byte,
+                            offset,
+                        })
+                    }
                 };
-                Value::Map { key: (**k).clone(), value: (**v).clone(), entries }
+                Value::Map {
+                    key: (**k).clone(),
+                    value: (**v).clone(),
+                    entries,
+                }
             }
-            TypeDesc::Registered(info) => Value::Registered(info.clone(), Box::new(decode_named_body(info, dec)?)),
+            TypeDesc::Registered(info) => {
+                Value::Registered(info.clone(), Box::new(decode_named_body(info, dec)?))
+            }
         })
     }
 
@@ -304,8 +365,12 @@ impl Value {
     fn composite_desc(&self) -> TypeDesc {
         match self {
             Value::Slice { elem, .. } => TypeDesc::Slice(Box::new(elem.clone())),
-            Value::Array { elem, items } => TypeDesc::Array(items.len() as u32, Box::new(elem.clone())),
-            Value::Map { key, value, .. } => TypeDesc::Map(Box::new(key.clone()), Box::new(value.clone())),
+            Value::Array { elem, items } => {
+                TypeDesc::Array(items.len() as u32, Box::new(elem.clone()))
+            }
+            Value::Map { key, value, .. } => {
+                TypeDesc::Map(Box::new(key.clone()), Box::new(value.clone()))
+            }
             _ => TypeDesc::Any,
         }
     }
@@ -362,7 +427,12 @@ impl Value {
             ALIAS => Value::Alias(Alias::decode_body(dec)?),
             EVENT => Value::Event(Event::decode_body(dec)?),
             TIME => Value::Time(Time::decode_body(dec)?),
-            t => return Err(DecodeError::UnknownType { tag: t, offset: dec.position() }),
+            t => {
+                return Err(DecodeError::UnknownType {
+                    tag: t,
+                    offset: dec.position(),
+                })
+            }
         })
     }
 
@@ -382,14 +452,22 @@ impl Value {
 }
 
 fn mismatch(expected: &str, got: &Value) -> EncodeError {
-    EncodeError::Mismatch { expected: expected.to_string(), got: got.kind_name() }
+    EncodeError::Mismatch {
+        expected: expected.to_string(),
+        got: got.kind_name(),
+    }
 }
 
-fn encode_named_body(info: &TypeInfo, body: &Value, enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
+fn encode_named_body(
+    info: &TypeInfo,
+    body: &Value,
+    enc: &mut Encoder<'_>,
+) -> Result<(), EncodeError> {
     match (info.kind(), body) {
-        (RegKind::Struct(fields), Value::Struct(values)) if fields.len() == values.len() => {
-            fields.iter().zip(values).try_for_each(|(f, v)| v.encode_body_as(&f.desc, enc))
-        }
+        (RegKind::Struct(fields), Value::Struct(values)) if fields.len() == values.len() => fields
+            .iter()
+            .zip(values)
+            .try_for_each(|(f, v)| v.encode_body_as(&f.desc, enc)),
         (RegKind::Named(desc), v) => {
             enc.enter()?;
             let r = v.encode_body_as_inner(desc, enc, true);
@@ -415,7 +493,11 @@ fn decode_named_body(info: &TypeInfo, dec: &mut Decoder<'_>) -> Result<Value, De
         RegKind::Custom => {
             let n = dec.u32()? as usize;
             if n > dec.remaining() {
-                return Err(DecodeError::CountTooLarge { what: "custom body", count: n as u64, remaining: dec.remaining() });
+                return Err(DecodeError::CountTooLarge {
+                    what: "custom body",
+                    count: n as u64,
+                    remaining: dec.remaining(),
+                });
             }
             Value::Custom(dec.take(n)?.to_vec())
         }

@@ -24,7 +24,10 @@ struct Attrs {
 }
 
 fn parse_attrs(input: &DeriveInput) -> syn::Result<Attrs> {
-    let mut attrs = Attrs { name: None, custom: false };
+    let mut attrs = Attrs {
+        name: None,
+        custom: false,
+    };
     for attr in &input.attrs {
         if !attr.path().is_ident("edf") {
             continue;
@@ -98,7 +101,11 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream2> {
         };
         match &data.fields {
             Fields::Named(named) => {
-                let names: Vec<_> = named.named.iter().map(|f| f.ident.clone().expect("named field")).collect();
+                let names: Vec<_> = named
+                    .named
+                    .iter()
+                    .map(|f| f.ident.clone().expect("named field"))
+                    .collect();
                 let tys: Vec<_> = named.named.iter().map(|f| f.ty.clone()).collect();
                 let name_strs: Vec<String> = names.iter().map(|n| n.to_string()).collect();
                 (
