@@ -66,6 +66,9 @@ pub use time::Time;
 pub use typed::{decode_tagged, encode_tagged, Edf, EdfMap, TagKind};
 pub use value::Value;
 
+/// Re-exported so users can name it: strings of up to 24 bytes decode without allocating.
+pub use compact_str::CompactString;
+
 /// `#[derive(Edf)]`: makes a struct (named fields) or a newtype a registered EDF type.
 ///
 /// Attributes on the type: `#[edf(name = "#go/pkg/path/Type")]` sets the registered name

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `bool`, `i8`..`i64`, `u8`..`u64`, `f32`, `f64` | same widths (`0x91`, `0x92`..`0x95`, `0x97`..`0x9a`, `0x8f`, `0x90`) |
 //! | `isize` / `usize` | Go `int` / `uint` (`0x96` / `0x9b`, always 8 bytes) |
-//! | `String` | `string` |
+//! | `String`, `CompactString` (no allocation up to 24 bytes) | `string` |
 //! | `Vec<u8>` | `[]byte` (binary) |
 //! | [`Atom`], [`Pid`], [`ProcessId`], [`Ref`], [`Alias`], [`Event`], [`Time`] | `gen.Atom`, `gen.PID`, ... `time.Time` |
 //! | [`GoError`] / `Option<GoError>` | `error` (non-nil / nilable) |
@@ -346,6 +346,14 @@ basic_impl!(
 basic_impl!(String, STRING, 2, |s, e| e.put_str(s), |d| Ok(d
     .str()?
     .to_owned()));
+
+basic_impl!(
+    compact_str::CompactString,
+    STRING,
+    2,
+    |s, e| e.put_str(s),
+    |d| Ok(compact_str::CompactString::from(d.str()?))
+);
 
 basic_impl!(Atom, ATOM, 2, |s, e| e.put_atom(*s), |d| d.atom());
 
