@@ -48,8 +48,12 @@ impl Atom {
         Atom(Ustr::from(""))
     }
 
-    /// Interns text that came from outside, refusing to grow the table past its limit.
-    pub(crate) fn intern_untrusted(s: &str) -> Result<Atom, crate::DecodeError> {
+    /// Interns text that came from outside (the network, a file), refusing to grow the table
+    /// past [`atom_table_limit`] and refusing text longer than 255 bytes.
+    pub fn from_untrusted(s: &str) -> Result<Atom, crate::DecodeError> {
+        if s.len() > MAX_ATOM_LEN {
+            return Err(crate::DecodeError::Invalid(format!("atom of {} bytes", s.len())));
+        }
         if let Some(u) = Ustr::from_existing(s) {
             return Ok(Atom(u));
         }
@@ -57,7 +61,6 @@ impl Atom {
         if ustr::num_entries() >= limit {
             return Err(crate::DecodeError::AtomTableFull(limit));
         }
-        debug_assert!(s.len() <= MAX_ATOM_LEN);
         Ok(Atom(Ustr::from(s)))
     }
 

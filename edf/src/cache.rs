@@ -210,4 +210,13 @@ impl DecodeCaches {
     pub fn with_registered_errors(self) -> Self {
         self.with_errors(crate::goerror::registered_errors())
     }
+
+    /// The atom the sender cached under `id` (ENP headers name processes and events by it).
+    pub fn atom(&self, id: u16) -> Result<Atom, crate::DecodeError> {
+        let atoms = self.atoms.as_ref().ok_or(crate::DecodeError::NoAtomCache(id))?;
+        match id.checked_sub(ATOM_CACHE_MIN).and_then(|i| atoms.get(usize::from(i))) {
+            Some(Some(a)) => Ok(*a),
+            _ => Err(crate::DecodeError::UnknownAtomId(id)),
+        }
+    }
 }

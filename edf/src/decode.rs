@@ -195,7 +195,7 @@ impl<'a> Decoder<'a> {
         let a = if n < ATOM_CACHE_MIN {
             let b = self.take(usize::from(n))?;
             let s = std::str::from_utf8(b).map_err(|_| DecodeError::InvalidUtf8("atom"))?;
-            Atom::intern_untrusted(s)?
+            Atom::from_untrusted(s)?
         } else {
             let cache = self
                 .caches

@@ -14,6 +14,7 @@
 pub use ergo_edf as edf;
 
 pub mod compression;
+pub mod connection;
 pub mod control;
 pub mod frame;
 pub mod gen;

@@ -4,11 +4,18 @@
 use ergo_proto::handshake::{self, digest, Message};
 
 fn capture() -> (Vec<Message>, [u8; 20]) {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/capture-tls.txt")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/capture-tls.txt"
+    ))
+    .unwrap();
     ergo_proto::register_framework_types().unwrap();
     let mut lines = text.lines();
     let first = lines.next().unwrap();
-    let fp: [u8; 20] = hex::decode(first.trim_start_matches("CERT SHA1 ")).unwrap().try_into().unwrap();
+    let fp: [u8; 20] = hex::decode(first.trim_start_matches("CERT SHA1 "))
+        .unwrap()
+        .try_into()
+        .unwrap();
     let mut msgs = Vec::new();
     let mut want_hex = false;
     for l in lines {
@@ -29,12 +36,19 @@ fn capture() -> (Vec<Message>, [u8; 20]) {
 fn go_tls_handshake_digests_verify() {
     let (msgs, fp) = capture();
     let cookie = "secret";
-    let Message::Hello(d) = &msgs[0] else { panic!("{:?}", msgs[0]) };
-    let Message::Hello(a) = &msgs[1] else { panic!() };
+    let Message::Hello(d) = &msgs[0] else {
+        panic!("{:?}", msgs[0])
+    };
+    let Message::Hello(a) = &msgs[1] else {
+        panic!()
+    };
     assert_eq!(d.digest, digest::hello(&d.salt, cookie));
     assert_eq!(a.digest, digest::hello_reply(&a.salt, &d.digest, cookie));
     assert!(!a.digest_cert.is_empty());
-    assert_eq!(a.digest_cert, digest::hello_cert(&a.salt, &d.salt, cookie, &fp));
+    assert_eq!(
+        a.digest_cert,
+        digest::hello_cert(&a.salt, &d.salt, cookie, &fp)
+    );
     let mut joins = 0;
     for pair in msgs.windows(2) {
         if let [Message::Join(j), Message::Accept(r)] = pair {
@@ -48,5 +62,8 @@ fn go_tls_handshake_digests_verify() {
     assert_eq!(joins, 2);
     // With another certificate, the digest does not verify.
     let other = digest::cert_fingerprint(b"someone else");
-    assert_ne!(a.digest_cert, digest::hello_cert(&a.salt, &d.salt, cookie, &other));
+    assert_ne!(
+        a.digest_cert,
+        digest::hello_cert(&a.salt, &d.salt, cookie, &other)
+    );
 }
