@@ -34,7 +34,6 @@ fn local_of(intro: &MessageIntroduce) -> LocalNode {
             .clone()
             .unwrap_or_default()
             .into_iter()
-            .map(|(id, a)| (id, a))
             .collect(),
         reg_cache: intro
             .reg_cache
