@@ -52,7 +52,10 @@ impl Atom {
     /// past [`atom_table_limit`] and refusing text longer than 255 bytes.
     pub fn from_untrusted(s: &str) -> Result<Atom, crate::DecodeError> {
         if s.len() > MAX_ATOM_LEN {
-            return Err(crate::DecodeError::Invalid(format!("atom of {} bytes", s.len())));
+            return Err(crate::DecodeError::Invalid(format!(
+                "atom of {} bytes",
+                s.len()
+            )));
         }
         if let Some(u) = Ustr::from_existing(s) {
             return Ok(Atom(u));

@@ -213,8 +213,14 @@ impl DecodeCaches {
 
     /// The atom the sender cached under `id` (ENP headers name processes and events by it).
     pub fn atom(&self, id: u16) -> Result<Atom, crate::DecodeError> {
-        let atoms = self.atoms.as_ref().ok_or(crate::DecodeError::NoAtomCache(id))?;
-        match id.checked_sub(ATOM_CACHE_MIN).and_then(|i| atoms.get(usize::from(i))) {
+        let atoms = self
+            .atoms
+            .as_ref()
+            .ok_or(crate::DecodeError::NoAtomCache(id))?;
+        match id
+            .checked_sub(ATOM_CACHE_MIN)
+            .and_then(|i| atoms.get(usize::from(i)))
+        {
             Some(Some(a)) => Ok(*a),
             _ => Err(crate::DecodeError::UnknownAtomId(id)),
         }
