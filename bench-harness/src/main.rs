@@ -1,6 +1,100 @@
-//! `ergo-bench`: the benchmark harness. Its scenarios arrive with the engine, network and bench issues.
+//! `ergo-bench`: benchmark scenarios for the Rust Ergo node.
+//!
+//! `ergo-bench run local-1-1 local-n-n memusage [--json] [--runs N]` runs the local scenarios
+//! (the shapes of the Go Ergo benchmarks) and prints one line per scenario: a table row, or with
+//! `--json` one JSON object. With `--runs N` each scenario runs N times and the median is
+//! printed.
 
-fn main() {
-    eprintln!("ergo-bench: no scenarios are implemented yet (see the project's open issues)");
-    std::process::exit(2);
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod local;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(name = "ergo-bench", about = "Benchmarks for the Rust Ergo node")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run scenarios.
+    Run {
+        /// Scenarios to run, in order.
+        #[arg(required = true)]
+        scenarios: Vec<Scenario>,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Run each scenario this many times and report the median.
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
+        /// Shards (0 = one per core).
+        #[arg(long, default_value_t = 0)]
+        shards: usize,
+    },
+}
+
+/// The scenarios.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Scenario {
+    /// 1 sender -> 1 receiver on one shard, 3M small integers.
+    #[value(name = "local-1-1")]
+    Local11,
+    /// N pairs (N = shards), one pair per shard, 1M messages each.
+    #[value(name = "local-n-n")]
+    LocalNN,
+    /// 1 sender -> 1 receiver on different shards, 3M small integers (cross-shard path).
+    #[value(name = "local-1-1-cross")]
+    Local11Cross,
+    /// Spawn 1M idle processes; time and resident bytes per process.
+    #[value(name = "memusage")]
+    MemUsage,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Run {
+            scenarios,
+            json,
+            runs,
+            shards,
+        } => {
+            let runs = runs.max(1);
+            if !json {
+                println!(
+                    "{:<16} {:>12} {:>12} {:>16}",
+                    "scenario", "count", "seconds", "rate / size"
+                );
+            }
+            for s in scenarios {
+                let r = match s {
+                    Scenario::Local11 => {
+                        local::median(runs, || local::one_to_one(shards, 3_000_000, false))
+                    }
+                    Scenario::Local11Cross => {
+                        local::median(runs, || local::one_to_one(shards, 3_000_000, true))
+                    }
+                    Scenario::LocalNN => local::median(runs, || local::n_to_n(shards, 1_000_000)),
+                    Scenario::MemUsage => {
+                        local::median(runs, || local::memusage(shards, 1_000_000))
+                    }
+                };
+                match r {
+                    Ok(r) => r.print(json, runs),
+                    Err(e) => {
+                        eprintln!("ergo-bench: {s:?}: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+            ExitCode::SUCCESS
+        }
+    }
 }

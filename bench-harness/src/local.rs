@@ -1,0 +1,331 @@
+//! The local scenarios: message throughput on one shard, on every shard, across shards, and
+//! spawn speed / memory per idle process.
+
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::time::{Duration, Instant};
+
+use ergo_engine::{
+    rss_bytes, Actor, Context, Error, HandleResult, Message, Node, NodeOptions, Pid, SpawnOptions,
+};
+
+/// One scenario's outcome.
+pub enum Outcome {
+    Throughput {
+        scenario: &'static str,
+        messages: u64,
+        elapsed_s: f64,
+    },
+    Memory {
+        processes: u64,
+        spawn_seconds: f64,
+        bytes_per_process: f64,
+    },
+}
+
+impl Outcome {
+    fn key(&self) -> f64 {
+        match self {
+            Outcome::Throughput { elapsed_s, .. } => *elapsed_s,
+            Outcome::Memory { spawn_seconds, .. } => *spawn_seconds,
+        }
+    }
+
+    pub fn print(&self, json: bool, runs: usize) {
+        match self {
+            Outcome::Throughput {
+                scenario,
+                messages,
+                elapsed_s,
+            } => {
+                let rate = *messages as f64 / elapsed_s;
+                if json {
+                    let v = serde_json::json!({
+                        "scenario": scenario, "messages": messages, "elapsed_s": elapsed_s,
+                        "msgs_per_sec": rate.round(), "runs": runs,
+                    });
+                    println!("{v}");
+                } else {
+                    println!(
+                        "{scenario:<16} {messages:>12} {elapsed_s:>12.3} {:>12.2} M/s",
+                        rate / 1e6
+                    );
+                }
+            }
+            Outcome::Memory {
+                processes,
+                spawn_seconds,
+                bytes_per_process,
+            } => {
+                if json {
+                    let v = serde_json::json!({
+                        "scenario": "memusage", "processes": processes, "spawn_seconds": spawn_seconds,
+                        "bytes_per_process": bytes_per_process.round(), "runs": runs,
+                    });
+                    println!("{v}");
+                } else {
+                    println!(
+                        "{:<16} {processes:>12} {spawn_seconds:>12.3} {:>10.0} B/proc",
+                        "memusage", bytes_per_process
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Runs `f` `runs` times; returns the run with the median duration (time figures) and the
+/// median memory figure.
+pub fn median(
+    runs: usize,
+    mut f: impl FnMut() -> Result<Outcome, Error>,
+) -> Result<Outcome, Error> {
+    let mut all = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        all.push(f()?);
+    }
+    all.sort_by(|a, b| a.key().total_cmp(&b.key()));
+    let mid = all.len() / 2;
+    if let Outcome::Memory { .. } = all[mid] {
+        let mut bytes: Vec<f64> = all
+            .iter()
+            .map(|o| match o {
+                Outcome::Memory {
+                    bytes_per_process, ..
+                } => *bytes_per_process,
+                _ => 0.0,
+            })
+            .collect();
+        bytes.sort_by(|a, b| a.total_cmp(b));
+        let b = bytes[mid];
+        if let Outcome::Memory {
+            processes,
+            spawn_seconds,
+            ..
+        } = all[mid]
+        {
+            return Ok(Outcome::Memory {
+                processes,
+                spawn_seconds,
+                bytes_per_process: b,
+            });
+        }
+    }
+    Ok(all.swap_remove(mid))
+}
+
+fn start(shards: usize) -> Result<Node, Error> {
+    Node::start(
+        "bench@localhost",
+        NodeOptions {
+            shards,
+            ..Default::default()
+        },
+    )
+}
+
+/// Counts integers; reports the time when it has seen `expect` of them.
+struct Receiver {
+    seen: u64,
+    expect: u64,
+    done: SyncSender<Instant>,
+}
+
+impl Actor for Receiver {
+    async fn handle_message(
+        &mut self,
+        _ctx: &mut Context,
+        _from: Pid,
+        msg: Message,
+    ) -> HandleResult {
+        if msg.is::<u64>() {
+            self.seen += 1;
+            if self.seen == self.expect {
+                let _ = self.done.send(Instant::now());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sends `total` integers to `to` in chunks, re-arming itself between chunks so other processes
+/// on its shard (its receiver) get to run.
+struct Sender {
+    to: Pid,
+    left: u64,
+}
+
+struct Go;
+
+const CHUNK: u64 = 256;
+
+impl Actor for Sender {
+    async fn handle_message(
+        &mut self,
+        ctx: &mut Context,
+        _from: Pid,
+        msg: Message,
+    ) -> HandleResult {
+        if msg.is::<Go>() {
+            let n = self.left.min(CHUNK);
+            for i in 0..n {
+                ctx.send(self.to, i)?;
+            }
+            self.left -= n;
+            if self.left > 0 {
+                let me = ctx.pid();
+                ctx.send(me, Go)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn pair(
+    node: &Node,
+    rx_shard: usize,
+    tx_shard: usize,
+    n: u64,
+    done: SyncSender<Instant>,
+) -> Result<Pid, Error> {
+    let rx = node.spawn(
+        Receiver {
+            seen: 0,
+            expect: n,
+            done,
+        },
+        SpawnOptions {
+            shard: Some(rx_shard),
+            ..Default::default()
+        },
+    )?;
+    node.spawn(
+        Sender { to: rx, left: n },
+        SpawnOptions {
+            shard: Some(tx_shard),
+            ..Default::default()
+        },
+    )
+}
+
+/// 1 sender -> 1 receiver; on one shard, or (`cross`) on two.
+pub fn one_to_one(shards: usize, n: u64, cross: bool) -> Result<Outcome, Error> {
+    let node = start(shards)?;
+    let (tx, rx) = sync_channel(1);
+    let other = if cross { 1 % node.shards() } else { 0 };
+    let sender = pair(&node, 0, other, n, tx)?;
+    let t0 = Instant::now();
+    node.send(sender, Go)?;
+    let end = rx
+        .recv_timeout(Duration::from_secs(120))
+        .map_err(|_| Error::Timeout)?;
+    node.stop();
+    let scenario = if cross {
+        "local-1-1-cross"
+    } else {
+        "local-1-1"
+    };
+    Ok(Outcome::Throughput {
+        scenario,
+        messages: n,
+        elapsed_s: (end - t0).as_secs_f64(),
+    })
+}
+
+/// N pairs, pair i on shard i.
+pub fn n_to_n(shards: usize, n: u64) -> Result<Outcome, Error> {
+    let node = start(shards)?;
+    let pairs = node.shards();
+    let (tx, rx) = sync_channel(pairs);
+    let mut senders = Vec::new();
+    for i in 0..pairs {
+        senders.push(pair(&node, i, i, n, tx.clone())?);
+    }
+    let t0 = Instant::now();
+    for s in &senders {
+        node.send(*s, Go)?;
+    }
+    let mut end = t0;
+    for _ in 0..pairs {
+        end = end.max(
+            rx.recv_timeout(Duration::from_secs(120))
+                .map_err(|_| Error::Timeout)?,
+        );
+    }
+    node.stop();
+    Ok(Outcome::Throughput {
+        scenario: "local-n-n",
+        messages: n * pairs as u64,
+        elapsed_s: (end - t0).as_secs_f64(),
+    })
+}
+
+/// An idle process.
+struct Idle;
+impl Actor for Idle {}
+
+/// Spawns `n` idle children on its shard when told to.
+struct Spawner;
+
+struct SpawnMany(u64, SyncSender<Result<Instant, Error>>);
+
+impl Actor for Spawner {
+    async fn handle_message(
+        &mut self,
+        ctx: &mut Context,
+        _from: Pid,
+        msg: Message,
+    ) -> HandleResult {
+        if let Ok(SpawnMany(n, done)) = msg.downcast::<SpawnMany>() {
+            let mut r = Ok(());
+            for _ in 0..n {
+                if let Err(e) = ctx.spawn(Idle, SpawnOptions::default()) {
+                    r = Err(e);
+                    break;
+                }
+            }
+            let _ = done.send(r.map(|_| Instant::now()));
+        }
+        Ok(())
+    }
+}
+
+/// Spawns `n` idle processes spread over the shards; reports the spawn time and the growth of
+/// the resident set per process after settling.
+pub fn memusage(shards: usize, n: u64) -> Result<Outcome, Error> {
+    let node = start(shards)?;
+    let k = node.shards();
+    let mut spawners = Vec::new();
+    for i in 0..k {
+        spawners.push(node.spawn(
+            Spawner,
+            SpawnOptions {
+                shard: Some(i),
+                ..Default::default()
+            },
+        )?);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let before = rss_bytes();
+    let (tx, rx) = sync_channel(k);
+    let t0 = Instant::now();
+    for (i, s) in spawners.iter().enumerate() {
+        let share = n / k as u64 + u64::from((i as u64) < n % k as u64);
+        node.send(*s, SpawnMany(share, tx.clone()))?;
+    }
+    let mut end = t0;
+    for _ in 0..k {
+        let t = rx
+            .recv_timeout(Duration::from_secs(300))
+            .map_err(|_| Error::Timeout)??;
+        end = end.max(t);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let after = rss_bytes();
+    let procs = node.info().processes as u64 - k as u64;
+    node.stop();
+    Ok(Outcome::Memory {
+        processes: procs,
+        spawn_seconds: (end - t0).as_secs_f64(),
+        bytes_per_process: after.saturating_sub(before) as f64 / procs.max(1) as f64,
+    })
+}

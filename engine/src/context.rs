@@ -1,0 +1,567 @@
+//! `Context`: what a running process can do (send, call, spawn, link, monitor, timers, events).
+//!
+//! A `Context` belongs to one process on one shard; handlers get it as `&mut Context`. It is
+//! not `Send`: everything it does happens on the process's shard, without locks (a registered
+//! name is looked up in the node's read-mostly name table).
+
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use ergo_edf::{Alias, Atom, Event, Pid, Ref};
+
+use crate::process::{
+    Envelope, ExitVia, Kind, MonitorKind, ProcCell, ProcessState, FLAG_TRAP_EXIT,
+};
+use crate::shard::{ShardCore, TimerAction, TimerRef};
+use crate::{
+    Actor, Error, Message, MessageEvent, MessageOptions, Node, Priority, Reason, SpawnOptions,
+    Target,
+};
+
+/// The default timeout of [`Context::call`] (Go Ergo's `DefaultRequestTimeout`).
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The handle a process uses to act on the node.
+pub struct Context {
+    pub(crate) shard: Rc<ShardCore>,
+    pub(crate) cell: Rc<ProcCell>,
+}
+
+impl Context {
+    pub(crate) fn new(shard: Rc<ShardCore>, cell: Rc<ProcCell>) -> Context {
+        Context { shard, cell }
+    }
+
+    /// This process's PID.
+    #[inline]
+    pub fn pid(&self) -> Pid {
+        self.shard.make_pid(self.cell.id)
+    }
+
+    /// The node's name.
+    pub fn node_name(&self) -> Atom {
+        self.shard.node.name
+    }
+
+    /// A handle to the node.
+    pub fn node(&self) -> Node {
+        Node::from_shared(self.shard.node.clone())
+    }
+
+    /// The shard this process runs on.
+    pub fn shard(&self) -> usize {
+        self.shard.index
+    }
+
+    /// The process state (as seen from inside: `Running` or `WaitResponse`).
+    pub fn state(&self) -> ProcessState {
+        self.cell.state.get()
+    }
+
+    /// The parent, if the process was spawned by another process.
+    pub fn parent(&self) -> Option<Pid> {
+        match self.cell.parent.get() {
+            0 => None,
+            id => Some(self.shard.make_pid(id)),
+        }
+    }
+
+    /// The registered name, if any.
+    pub fn name(&self) -> Option<Atom> {
+        self.cell.ext.borrow().as_ref().and_then(|e| e.name)
+    }
+
+    /// A new reference, unique on this node.
+    pub fn make_ref(&mut self) -> Ref {
+        self.shard.make_ref()
+    }
+
+    // ---- sending ---------------------------------------------------------------------------
+
+    /// Sends `message` to `to` with this process's default priority.
+    ///
+    /// Fails with [`Error::ProcessUnknown`] / [`Error::NameUnknown`] when the target is known
+    /// to be gone (always for names; for PIDs on the same shard), [`Error::MailboxFull`] when a
+    /// same-shard bounded mailbox is full without fallback. Mail to a dead process on another
+    /// shard is dropped silently, as mail to a remote node is.
+    #[inline]
+    pub fn send<T: Any + Send>(&mut self, to: impl Into<Target>, message: T) -> Result<(), Error> {
+        let prio = self.cell.priority();
+        self.send_message_with(to.into(), Message::new(message), prio)
+    }
+
+    /// Sends an already boxed message (to forward what a handler received).
+    pub fn send_message(&mut self, to: impl Into<Target>, message: Message) -> Result<(), Error> {
+        let prio = self.cell.priority();
+        self.send_message_with(to.into(), message, prio)
+    }
+
+    /// Sends with explicit options (priority: Normal -> Main queue, High -> System, Max -> Urgent).
+    pub fn send_with_options<T: Any + Send>(
+        &mut self,
+        to: impl Into<Target>,
+        message: T,
+        options: MessageOptions,
+    ) -> Result<(), Error> {
+        self.send_message_with(to.into(), Message::new(message), options.priority)
+    }
+
+    #[inline]
+    fn send_message_with(
+        &mut self,
+        to: Target,
+        message: Message,
+        prio: Priority,
+    ) -> Result<(), Error> {
+        self.shard.send_env(
+            to,
+            Envelope {
+                from: self.pid(),
+                kind: Kind::Message(message),
+            },
+            prio,
+        )
+    }
+
+    /// Sends `message` to `to` after `after`. The timer lives on this shard; cancel it with
+    /// [`Context::cancel_timer`].
+    pub fn send_after<T: Any + Send>(
+        &mut self,
+        to: impl Into<Target>,
+        message: T,
+        after: Duration,
+    ) -> TimerRef {
+        let prio = self.cell.priority();
+        let a = TimerAction::Send {
+            from: self.pid(),
+            to: to.into(),
+            msg: Message::new(message),
+            prio,
+        };
+        self.shard.add_timer(after, a)
+    }
+
+    /// Cancels a timer of this shard. Returns whether it was still pending.
+    pub fn cancel_timer(&mut self, timer: TimerRef) -> bool {
+        self.shard.cancel_timer(timer)
+    }
+
+    /// Sends a request and waits for its response, at most [`DEFAULT_CALL_TIMEOUT`].
+    ///
+    /// While it waits, the shard runs other processes; this process handles nothing else
+    /// (its messages stay queued), as in Go Ergo.
+    pub async fn call<T: Any + Send>(
+        &mut self,
+        to: impl Into<Target>,
+        request: T,
+    ) -> Result<Message, Error> {
+        self.call_timeout(to, request, DEFAULT_CALL_TIMEOUT).await
+    }
+
+    /// [`Context::call`] with an explicit timeout.
+    pub async fn call_timeout<T: Any + Send>(
+        &mut self,
+        to: impl Into<Target>,
+        request: T,
+        timeout: Duration,
+    ) -> Result<Message, Error> {
+        let to = to.into();
+        if to == Target::Pid(self.pid()) {
+            return Err(Error::Invalid("a process cannot call itself"));
+        }
+        let r = self.make_ref();
+        {
+            let mut e = self.cell.ext();
+            e.awaiting = Some(r);
+            e.reply = None;
+        }
+        let env = Envelope {
+            from: self.pid(),
+            kind: Kind::Request(Box::new((r, Message::new(request)))),
+        };
+        if let Err(e) = self.shard.send_env(to, env, Priority::Normal) {
+            self.cell.ext().awaiting = None;
+            return Err(e);
+        }
+        let t = self.shard.add_timer(
+            timeout,
+            TimerAction::CallTimeout {
+                id: self.cell.id,
+                r,
+            },
+        );
+        self.cell.state.set(ProcessState::WaitResponse);
+        let res = CallWait { cell: &self.cell }.await;
+        self.shard.cancel_timer(t);
+        self.cell.state.set(ProcessState::Running);
+        res
+    }
+
+    /// Forwards a message to `to` as if `from` had sent it (what a [`crate::pool::Pool`] does).
+    pub fn forward(&mut self, to: Pid, from: Pid, message: Message) -> Result<(), Reason> {
+        let prio = self.cell.priority();
+        self.shard
+            .send_pid(
+                to,
+                Envelope {
+                    from,
+                    kind: Kind::Message(message),
+                },
+                prio,
+            )
+            .map_err(Reason::from)
+    }
+
+    /// Forwards a request to `to`; `to` answers the original caller `from` directly.
+    pub fn forward_call(
+        &mut self,
+        to: Pid,
+        from: Pid,
+        r: Ref,
+        request: Message,
+    ) -> Result<(), Reason> {
+        let env = Envelope {
+            from,
+            kind: Kind::Request(Box::new((r, request))),
+        };
+        self.shard
+            .send_pid(to, env, Priority::Normal)
+            .map_err(Reason::from)
+    }
+
+    /// Answers a request later (the `r` and `to` that `handle_call` received).
+    pub fn send_response(&mut self, to: Pid, r: Ref, response: Message) {
+        let env = Envelope {
+            from: self.pid(),
+            kind: Kind::Response(Box::new((r, Ok(response)))),
+        };
+        let _ = self.shard.send_pid(to, env, Priority::Max);
+    }
+
+    /// Sends an exit signal to `to`. The target terminates with `reason` unless it traps exits
+    /// (then it gets `MessageExitPid`); [`Reason::Kill`] cannot be trapped.
+    pub fn send_exit(&mut self, to: Pid, reason: Reason) -> Result<(), Error> {
+        let env = Envelope {
+            from: self.pid(),
+            kind: Kind::Exit(Box::new((reason, ExitVia::Pid))),
+        };
+        self.shard.send_pid(to, env, Priority::Max)
+    }
+
+    /// Kills `to` (exit signal `kill`: immediate, not trappable, `terminate` is not called).
+    pub fn kill(&mut self, to: Pid) -> Result<(), Error> {
+        self.send_exit(to, Reason::Kill)
+    }
+
+    /// Turns exit signals into `MessageExit*` messages (on) or termination (off).
+    pub fn set_trap_exit(&mut self, on: bool) {
+        self.cell.set_flag(FLAG_TRAP_EXIT, on);
+    }
+
+    /// Whether exits are trapped.
+    pub fn trap_exit(&self) -> bool {
+        self.cell.flag(FLAG_TRAP_EXIT)
+    }
+
+    // ---- processes ---------------------------------------------------------------------------
+
+    /// Spawns a child on this shard. Its `init` runs before this returns.
+    pub fn spawn<A: Actor>(&mut self, actor: A, options: SpawnOptions) -> Result<Pid, Error> {
+        self.shard.spawn(actor, options, Some(self.pid()))
+    }
+
+    /// Spawns a child registered under `name`.
+    pub fn spawn_register<A: Actor>(
+        &mut self,
+        name: impl Into<Atom>,
+        actor: A,
+        options: SpawnOptions,
+    ) -> Result<Pid, Error> {
+        self.spawn(actor, options.register(name))
+    }
+
+    /// Registers this process under `name`.
+    pub fn register_name(&mut self, name: impl Into<Atom>) -> Result<(), Error> {
+        let name = name.into();
+        if self.name().is_some() {
+            return Err(Error::HasName);
+        }
+        self.shard.node.register_name(name, self.pid())?;
+        self.cell.ext().name = Some(name);
+        Ok(())
+    }
+
+    /// Removes this process's registered name.
+    pub fn unregister_name(&mut self) -> Result<(), Error> {
+        let name = self.cell.ext().name.take();
+        match name {
+            Some(n) => {
+                self.shard.node.unregister_name_of(n, self.pid());
+                Ok(())
+            }
+            None => Err(Error::NameUnknown(Atom::empty())),
+        }
+    }
+
+    /// Creates an alias: another address for this process, valid until deleted or until the
+    /// process terminates.
+    pub fn create_alias(&mut self) -> Alias {
+        let r = self.make_ref();
+        let a = Alias {
+            node: r.node,
+            creation: r.creation,
+            id: [self.pid().id, r.id[0], r.id[1]],
+        };
+        self.cell.ext().aliases.push(a);
+        a
+    }
+
+    /// Deletes an alias of this process.
+    pub fn delete_alias(&mut self, alias: Alias) -> Result<(), Error> {
+        let mut e = self.cell.ext();
+        let n = e.aliases.len();
+        e.aliases.retain(|a| *a != alias);
+        if e.aliases.len() == n {
+            return Err(Error::ProcessUnknown);
+        }
+        Ok(())
+    }
+
+    /// The aliases of this process.
+    pub fn aliases(&self) -> Vec<Alias> {
+        self.cell
+            .ext
+            .borrow()
+            .as_ref()
+            .map(|e| e.aliases.clone())
+            .unwrap_or_default()
+    }
+
+    /// An environment variable (from `SpawnOptions::env` or [`Context::set_env`]), if it is a `T`.
+    pub fn env<T: Any + Send + Sync>(&self, name: impl Into<Atom>) -> Option<Arc<T>> {
+        let name = name.into();
+        let e = self.cell.ext.borrow();
+        let v = e
+            .as_ref()?
+            .env
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)?
+            .1
+            .clone();
+        v.downcast::<T>().ok()
+    }
+
+    /// Sets an environment variable of this process.
+    pub fn set_env(&mut self, name: impl Into<Atom>, value: impl Any + Send + Sync) {
+        self.cell.ext().env.push((name.into(), Arc::new(value)));
+    }
+
+    // ---- links and monitors ------------------------------------------------------------------
+
+    fn resolve(&self, to: Target) -> Result<(Pid, ExitVia, MonitorKind), Error> {
+        let node = &self.shard.node;
+        match to {
+            Target::Pid(p) => Ok((p, ExitVia::Pid, MonitorKind::Pid)),
+            Target::Name(n) => {
+                let p = node.whereis(n).ok_or(Error::NameUnknown(n))?;
+                let id = ergo_edf::ProcessId::new(n, node.name);
+                Ok((p, ExitVia::ProcessId(id), MonitorKind::ProcessId(id)))
+            }
+            Target::ProcessId(id) => {
+                if id.node != node.name {
+                    return Err(Error::NoConnection(id.node));
+                }
+                let p = node.whereis(id.name).ok_or(Error::NameUnknown(id.name))?;
+                Ok((p, ExitVia::ProcessId(id), MonitorKind::ProcessId(id)))
+            }
+            Target::Alias(a) => {
+                if a.node != node.name {
+                    return Err(Error::NoConnection(a.node));
+                }
+                Ok((
+                    Pid::new(a.node, a.id[0], a.creation),
+                    ExitVia::Alias(a),
+                    MonitorKind::Alias(a),
+                ))
+            }
+        }
+    }
+
+    /// Links this process and `to`: when either terminates, the other gets an exit signal
+    /// (and terminates with the same reason unless it traps exits). Linking to a process that
+    /// does not exist yields an exit signal with [`Reason::NoProc`].
+    pub fn link(&mut self, to: impl Into<Target>) -> Result<(), Error> {
+        let (pid, via, _) = self.resolve(to.into())?;
+        if pid == self.pid() {
+            return Err(Error::Invalid("a process cannot link to itself"));
+        }
+        self.link_pid_raw(pid, via);
+        Ok(())
+    }
+
+    pub(crate) fn link_pid_raw(&mut self, pid: Pid, via: ExitVia) {
+        {
+            let mut e = self.cell.ext();
+            if !e.links.iter().any(|(p, _)| *p == pid) {
+                e.links.push((pid, ExitVia::Pid));
+            }
+        }
+        let _ = self.shard.send_pid(
+            pid,
+            Envelope {
+                from: self.pid(),
+                kind: Kind::Link(Box::new(via)),
+            },
+            Priority::Max,
+        );
+    }
+
+    /// Removes a link.
+    pub fn unlink(&mut self, to: impl Into<Target>) -> Result<(), Error> {
+        let (pid, _, _) = self.resolve(to.into())?;
+        self.cell.ext().links.retain(|(p, _)| *p != pid);
+        self.shard.send_pid(
+            pid,
+            Envelope {
+                from: self.pid(),
+                kind: Kind::Unlink,
+            },
+            Priority::Max,
+        )
+    }
+
+    /// Monitors `to`: when it terminates, this process gets `MessageDownPid` (or
+    /// `MessageDownProcessId` / `MessageDownAlias`, by how `to` was named). Monitoring a
+    /// process that does not exist yields a down message with [`Reason::NoProc`].
+    pub fn monitor(&mut self, to: impl Into<Target>) -> Result<Ref, Error> {
+        let (pid, _, kind) = self.resolve(to.into())?;
+        let r = self.make_ref();
+        let env = Envelope {
+            from: self.pid(),
+            kind: Kind::Monitor(Box::new((r, kind))),
+        };
+        let _ = self.shard.send_pid(pid, env, Priority::Max);
+        Ok(r)
+    }
+
+    /// Removes every monitor this process holds on `to`.
+    pub fn demonitor(&mut self, to: impl Into<Target>) -> Result<(), Error> {
+        let (pid, _, _) = self.resolve(to.into())?;
+        let env = Envelope {
+            from: self.pid(),
+            kind: Kind::Demonitor(Box::default()),
+        };
+        self.shard.send_pid(pid, env, Priority::Max)
+    }
+
+    // ---- events ------------------------------------------------------------------------------
+
+    /// Registers an event this process produces. Returns the token [`Context::send_event`]
+    /// needs. `buffer` keeps the last N published values for new subscribers; `notify` sends
+    /// this process `MessageEventStart` / `MessageEventStop` when subscribers come and go.
+    pub fn register_event(
+        &mut self,
+        name: impl Into<Atom>,
+        options: crate::EventOptions,
+    ) -> Result<Ref, Error> {
+        let name = name.into();
+        let token = self.make_ref();
+        self.shard
+            .node
+            .events
+            .register(name, self.pid(), token, options)?;
+        self.cell.ext().events_owned.push(name);
+        Ok(token)
+    }
+
+    /// Unregisters an event of this process; subscribers get `MessageDownEvent` (monitors) or
+    /// an exit signal (links), with reason `normal`.
+    pub fn unregister_event(&mut self, name: impl Into<Atom>) -> Result<(), Error> {
+        let name = name.into();
+        self.shard
+            .node
+            .events
+            .unregister(&self.shard, name, self.pid(), Reason::Normal)?;
+        self.cell.ext().events_owned.retain(|e| *e != name);
+        Ok(())
+    }
+
+    /// Publishes `message` to the subscribers of `name`.
+    pub fn send_event<T: Any + Send + Sync>(
+        &mut self,
+        name: impl Into<Atom>,
+        token: Ref,
+        message: T,
+    ) -> Result<(), Error> {
+        self.shard.node.events.publish(
+            &self.shard,
+            name.into(),
+            token,
+            self.pid(),
+            Arc::new(message),
+        )
+    }
+
+    /// Subscribes with a monitor: events arrive in `handle_event`; when the event goes away this
+    /// process gets `MessageDownEvent`. Returns the buffered last events.
+    pub fn monitor_event(&mut self, event: Event) -> Result<Vec<MessageEvent>, Error> {
+        let r = self.make_ref();
+        let buf = self
+            .shard
+            .node
+            .events
+            .subscribe(&self.shard, event, self.pid(), false, r)?;
+        self.cell.ext().events_subscribed.push(event.name);
+        Ok(buf)
+    }
+
+    /// Subscribes with a link: when the event goes away this process gets an exit signal.
+    pub fn link_event(&mut self, event: Event) -> Result<Vec<MessageEvent>, Error> {
+        let r = self.make_ref();
+        let buf = self
+            .shard
+            .node
+            .events
+            .subscribe(&self.shard, event, self.pid(), true, r)?;
+        self.cell.ext().events_subscribed.push(event.name);
+        Ok(buf)
+    }
+
+    /// Ends a subscription made with `monitor_event` or `link_event`.
+    pub fn unsubscribe_event(&mut self, event: Event) {
+        self.shard
+            .node
+            .events
+            .unsubscribe(&self.shard, event.name, self.pid());
+        self.cell
+            .ext()
+            .events_subscribed
+            .retain(|e| *e != event.name);
+    }
+}
+
+/// Waits for the response of the pending call (or its timeout).
+struct CallWait<'a> {
+    cell: &'a ProcCell,
+}
+
+impl Future for CallWait<'_> {
+    type Output = Result<Message, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let mut e = self.cell.ext();
+        if let Some(r) = e.reply.take() {
+            e.awaiting = None;
+            return Poll::Ready(r);
+        }
+        drop(e);
+        self.cell.store_waker(cx);
+        Poll::Pending
+    }
+}

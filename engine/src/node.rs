@@ -1,0 +1,598 @@
+//! The node: its name and creation, its shards, the node-wide read-mostly tables (registered
+//! names, events), and the API for threads outside the node.
+//!
+//! Calls on [`Node`] are meant for threads that are not shards (a `main`, a test): those that
+//! wait (`spawn`, `call`, `inspect`, `stop`) block the calling thread. Inside an actor, use
+//! [`crate::Context`], which never blocks its shard.
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use ergo_edf::{Atom, AtomMap, Pid, Ref};
+
+use crate::event::Events;
+use crate::process::{Envelope, ExitVia, Kind, FLAG_KILLED};
+use crate::shard::{self, Item, ShardCore, ShardRemote, EXTERNAL_ID, NODE_ID};
+use crate::{Actor, Error, Message, MessageOptions, Priority, Reason, SpawnOptions, Target};
+
+/// How a node starts.
+#[derive(Clone, Debug)]
+pub struct NodeOptions {
+    /// Number of shards (OS threads); 0 = one per available core.
+    pub shards: usize,
+    /// Pin shard `i` to core `i mod cores`.
+    pub pin: bool,
+    /// How long `stop` waits for processes to finish after asking them to shut down, before it
+    /// terminates the rest by force (reason `shutdown` in both cases).
+    pub stop_timeout: Duration,
+}
+
+impl Default for NodeOptions {
+    fn default() -> Self {
+        NodeOptions {
+            shards: 0,
+            pin: true,
+            stop_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A node's figures (`Node::info`).
+#[derive(Clone, Debug)]
+pub struct NodeInfo {
+    /// `name@host`.
+    pub name: Atom,
+    /// Creation (Unix seconds at start).
+    pub creation: i64,
+    /// Time since start.
+    pub uptime: Duration,
+    /// Processes alive.
+    pub processes: usize,
+    /// Registered names.
+    pub names: usize,
+    /// Registered events.
+    pub events: usize,
+    /// Resident memory of the OS process, bytes (0 if unknown).
+    pub memory_rss: u64,
+    /// Per shard.
+    pub shards: Vec<ShardInfo>,
+}
+
+/// One shard's figures.
+#[derive(Clone, Debug)]
+pub struct ShardInfo {
+    /// Shard index.
+    pub index: usize,
+    /// Processes alive on it.
+    pub processes: usize,
+    /// Processes spawned on it since start.
+    pub spawned: usize,
+}
+
+type ReplySender = SyncSender<Result<Message, Error>>;
+
+/// The state shared by all shards and handles of a node.
+pub(crate) struct NodeShared {
+    pub(crate) name: Atom,
+    pub(crate) creation: i64,
+    started: Instant,
+    pub(crate) shards: Vec<Arc<ShardRemote>>,
+    names: RwLock<AtomMap<Pid>>,
+    pub(crate) events: Events,
+    external: Mutex<HashMap<Ref, ReplySender>>,
+    ext_ref: AtomicU64,
+    rr: AtomicUsize,
+    stopping: AtomicBool,
+    stop_timeout: Duration,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    pub(crate) apps: crate::application::Apps,
+}
+
+impl NodeShared {
+    pub(crate) fn whereis(&self, name: Atom) -> Option<Pid> {
+        self.names
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&name)
+            .copied()
+    }
+
+    pub(crate) fn register_name(&self, name: Atom, pid: Pid) -> Result<(), Error> {
+        let mut m = self.names.write().unwrap_or_else(|p| p.into_inner());
+        if m.contains_key(&name) {
+            return Err(Error::Taken(name));
+        }
+        m.insert(name, pid);
+        Ok(())
+    }
+
+    pub(crate) fn unregister_name_of(&self, name: Atom, pid: Pid) {
+        let mut m = self.names.write().unwrap_or_else(|p| p.into_inner());
+        if m.get(&name) == Some(&pid) {
+            m.remove(&name);
+        }
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    /// Mail for the reserved PIDs: responses to outside callers.
+    pub(crate) fn deliver_reserved(&self, id: u64, env: Envelope) -> Result<(), Error> {
+        if id == EXTERNAL_ID {
+            if let Kind::Response(b) = env.kind {
+                let (r, result) = *b;
+                let tx = self
+                    .external
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&r);
+                if let Some(tx) = tx {
+                    let _ = tx.try_send(result);
+                }
+            }
+            return Ok(());
+        }
+        // The node's own PID swallows what is sent to it (exit signals from linked processes,
+        // down messages).
+        Ok(())
+    }
+
+    fn node_pid(&self) -> Pid {
+        Pid::new(self.name, NODE_ID, self.creation)
+    }
+
+    fn processes(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.processes.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+/// A running node. Cheap to clone; every clone is the same node.
+///
+/// ```no_run
+/// use ergo_engine::{Actor, Node, NodeOptions, SpawnOptions};
+/// struct Idle;
+/// impl Actor for Idle {}
+/// let node = Node::start("demo@localhost", NodeOptions::default()).unwrap();
+/// let pid = node.spawn(Idle, SpawnOptions::default()).unwrap();
+/// node.send(pid, 42u64).unwrap();
+/// node.stop();
+/// ```
+#[derive(Clone)]
+pub struct Node(pub(crate) Arc<NodeShared>);
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Node({})", self.0.name)
+    }
+}
+
+impl Node {
+    pub(crate) fn from_shared(s: Arc<NodeShared>) -> Node {
+        Node(s)
+    }
+
+    /// Starts a node named `name` (`name@host`): one pinned thread with its own io_uring ring
+    /// per shard.
+    pub fn start(name: &str, options: NodeOptions) -> Result<Node, Error> {
+        if !name.contains('@') || name.starts_with('@') || name.len() > 255 {
+            return Err(Error::Invalid(
+                "node name must be name@host, at most 255 bytes",
+            ));
+        }
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let n = if options.shards == 0 {
+            cores
+        } else {
+            options.shards
+        };
+        if n > 1024 {
+            return Err(Error::Invalid("at most 1024 shards"));
+        }
+        let creation = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(1)
+            .max(1);
+        let shards = (0..n)
+            .map(|i| ShardRemote::new(i).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        let shared = Arc::new(NodeShared {
+            name: Atom::new(name),
+            creation,
+            started: Instant::now(),
+            shards,
+            names: RwLock::new(AtomMap::default()),
+            events: Events::default(),
+            external: Mutex::new(HashMap::new()),
+            ext_ref: AtomicU64::new(0),
+            rr: AtomicUsize::new(0),
+            stopping: AtomicBool::new(false),
+            stop_timeout: options.stop_timeout,
+            threads: Mutex::new(Vec::new()),
+            apps: Default::default(),
+        });
+        let node = Node(shared.clone());
+        for i in 0..n {
+            let (tx, rx) = sync_channel(1);
+            let s = shared.clone();
+            let pin = options.pin.then_some(i % cores);
+            let h = std::thread::Builder::new()
+                .name(format!("ergo-shard-{i}"))
+                .spawn(move || shard::shard_main(s, i, pin, tx))?;
+            node.0
+                .threads
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(h);
+            match rx.recv() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    node.shutdown_threads();
+                    return Err(e);
+                }
+                Err(_) => {
+                    node.shutdown_threads();
+                    return Err(Error::Os("shard thread died during start".into()));
+                }
+            }
+        }
+        tracing::info!(node = %name, shards = n, creation, "node started");
+        Ok(node)
+    }
+
+    /// `name@host`.
+    pub fn name(&self) -> Atom {
+        self.0.name
+    }
+
+    /// Unix seconds at start (never zero).
+    pub fn creation(&self) -> i64 {
+        self.0.creation
+    }
+
+    /// Number of shards.
+    pub fn shards(&self) -> usize {
+        self.0.shards.len()
+    }
+
+    /// Whether `stop` has begun.
+    pub fn is_stopping(&self) -> bool {
+        self.0.is_stopping()
+    }
+
+    /// Runs `f` on shard `shard` and waits for its result. On that shard's own thread it runs
+    /// inline.
+    pub(crate) fn run_on<R: Send + 'static>(
+        &self,
+        shard: usize,
+        f: impl FnOnce(&Rc<ShardCore>) -> R + Send + 'static,
+    ) -> Result<R, Error> {
+        if let Some(core) = shard::current() {
+            if Arc::ptr_eq(&core.node, &self.0) && core.index == shard {
+                return Ok(f(&core));
+            }
+        }
+        let remote = self
+            .0
+            .shards
+            .get(shard)
+            .ok_or(Error::Invalid("no such shard"))?;
+        if remote.closed.load(Ordering::Acquire) {
+            return Err(Error::NodeTerminated);
+        }
+        let (tx, rx) = sync_channel(1);
+        remote.publish(vec![Item::Run(Box::new(move |core| {
+            let _ = tx.send(f(core));
+        }))]);
+        rx.recv().map_err(|_| Error::NodeTerminated)
+    }
+
+    /// Spawns a process with no parent, on `options.shard` or the next shard round robin. Its
+    /// `init` has run when this returns.
+    pub fn spawn<A: Actor>(&self, actor: A, options: SpawnOptions) -> Result<Pid, Error> {
+        let n = self.0.shards.len();
+        let shard = match options.shard {
+            Some(s) if s < n => s,
+            Some(_) => return Err(Error::Invalid("no such shard")),
+            None => self.0.rr.fetch_add(1, Ordering::Relaxed) % n,
+        };
+        self.run_on(shard, move |core| core.spawn(actor, options, None))?
+    }
+
+    /// Spawns a process registered under `name`.
+    pub fn spawn_register<A: Actor>(
+        &self,
+        name: impl Into<Atom>,
+        actor: A,
+        options: SpawnOptions,
+    ) -> Result<Pid, Error> {
+        self.spawn(actor, options.register(name))
+    }
+
+    /// The PID registered under `name`.
+    pub fn whereis(&self, name: impl Into<Atom>) -> Option<Pid> {
+        self.0.whereis(name.into())
+    }
+
+    /// Routes one envelope from outside the shards (or from a shard thread: through its
+    /// outbound batch).
+    fn route(&self, to: Target, env: Envelope, prio: Priority) -> Result<(), Error> {
+        if let Some(core) = shard::current() {
+            if Arc::ptr_eq(&core.node, &self.0) {
+                return core.send_env(to, env, prio);
+            }
+        }
+        let s = &self.0;
+        let pid = match to {
+            Target::Pid(p) => p,
+            Target::Name(n) => s.whereis(n).ok_or(Error::NameUnknown(n))?,
+            Target::ProcessId(p) => {
+                if p.node != s.name {
+                    return Err(Error::NoConnection(p.node));
+                }
+                s.whereis(p.name).ok_or(Error::NameUnknown(p.name))?
+            }
+            Target::Alias(a) => {
+                if a.node != s.name {
+                    return Err(Error::NoConnection(a.node));
+                }
+                let shard = shard::shard_of(a.id[0]);
+                s.shards[shard].publish(vec![Item::DeliverAlias(Box::new((a, prio, env)))]);
+                return Ok(());
+            }
+        };
+        if pid.node != s.name {
+            return Err(Error::NoConnection(pid.node));
+        }
+        if pid.creation != s.creation || pid.id < shard::FIRST_ID {
+            return Err(Error::ProcessUnknown);
+        }
+        let shard = shard::shard_of(pid.id);
+        s.shards[shard].publish(vec![Item::Deliver {
+            to: pid.id,
+            prio,
+            env,
+        }]);
+        Ok(())
+    }
+
+    /// Sends `message` to `to` from the node itself.
+    pub fn send<T: std::any::Any + Send>(
+        &self,
+        to: impl Into<Target>,
+        message: T,
+    ) -> Result<(), Error> {
+        let env = Envelope {
+            from: self.0.node_pid(),
+            kind: Kind::Message(Message::new(message)),
+        };
+        self.route(to.into(), env, Priority::Normal)
+    }
+
+    /// Sends with options (priority).
+    pub fn send_with_options<T: std::any::Any + Send>(
+        &self,
+        to: impl Into<Target>,
+        message: T,
+        options: MessageOptions,
+    ) -> Result<(), Error> {
+        let env = Envelope {
+            from: self.0.node_pid(),
+            kind: Kind::Message(Message::new(message)),
+        };
+        self.route(to.into(), env, options.priority)
+    }
+
+    /// Calls `to` from outside the node, blocking this thread up to `timeout`. Not for shard
+    /// threads (use `Context::call`).
+    pub fn call<T: std::any::Any + Send>(
+        &self,
+        to: impl Into<Target>,
+        request: T,
+        timeout: Duration,
+    ) -> Result<Message, Error> {
+        if let Some(core) = shard::current() {
+            if Arc::ptr_eq(&core.node, &self.0) {
+                return Err(Error::Invalid(
+                    "Node::call blocks; use Context::call inside actors",
+                ));
+            }
+        }
+        let s = &self.0;
+        let seq = s.ext_ref.fetch_add(1, Ordering::Relaxed);
+        let r = Ref {
+            node: s.name,
+            creation: s.creation,
+            id: [seq, u64::MAX, s.creation as u64],
+        };
+        let (tx, rx) = sync_channel(1);
+        s.external
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(r, tx);
+        let from = Pid::new(s.name, EXTERNAL_ID, s.creation);
+        let env = Envelope {
+            from,
+            kind: Kind::Request(Box::new((r, Message::new(request)))),
+        };
+        if let Err(e) = self.route(to.into(), env, Priority::Normal) {
+            s.external
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&r);
+            return Err(e);
+        }
+        let res = rx.recv_timeout(timeout);
+        s.external
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&r);
+        match res {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout),
+        }
+    }
+
+    /// Sends an exit signal from the node to `pid`.
+    pub fn send_exit(&self, pid: Pid, reason: Reason) -> Result<(), Error> {
+        let env = Envelope {
+            from: self.0.node_pid(),
+            kind: Kind::Exit(Box::new((reason, ExitVia::Pid))),
+        };
+        self.route(Target::Pid(pid), env, Priority::Max)
+    }
+
+    /// Kills `pid` (not trappable; `terminate` is not called).
+    pub fn kill(&self, pid: Pid) -> Result<(), Error> {
+        self.send_exit(pid, Reason::Kill)
+    }
+
+    /// Asks the process for its `handle_inspect` figures.
+    pub fn inspect(&self, pid: Pid, timeout: Duration) -> Result<BTreeMap<String, String>, Error> {
+        let (tx, rx) = sync_channel(1);
+        let f = move |m: BTreeMap<String, String>| {
+            let _ = tx.send(m);
+        };
+        let env = Envelope {
+            from: self.0.node_pid(),
+            kind: Kind::Inspect(Box::new(f)),
+        };
+        self.route(Target::Pid(pid), env, Priority::Max)?;
+        rx.recv_timeout(timeout).map_err(|_| Error::Timeout)
+    }
+
+    /// Whether `pid` is alive (asks its shard).
+    pub fn is_alive(&self, pid: Pid) -> bool {
+        if pid.node != self.0.name || pid.creation != self.0.creation || pid.id < shard::FIRST_ID {
+            return false;
+        }
+        let shard = shard::shard_of(pid.id);
+        self.run_on(shard, move |core| core.procs.borrow().contains_key(&pid.id))
+            .unwrap_or(false)
+    }
+
+    /// The node's figures.
+    pub fn info(&self) -> NodeInfo {
+        let s = &self.0;
+        NodeInfo {
+            name: s.name,
+            creation: s.creation,
+            uptime: s.started.elapsed(),
+            processes: s.processes(),
+            names: s.names.read().unwrap_or_else(|p| p.into_inner()).len(),
+            events: s.events.len(),
+            memory_rss: rss_bytes(),
+            shards: s
+                .shards
+                .iter()
+                .map(|r| ShardInfo {
+                    index: r.index,
+                    processes: r.processes.load(Ordering::Relaxed),
+                    spawned: r.spawned.load(Ordering::Relaxed),
+                })
+                .collect(),
+        }
+    }
+
+    /// Stops the node gracefully: stops applications (in reverse start order), sends `shutdown`
+    /// exit signals to processes without a parent (supervisors stop their children in order),
+    /// waits up to `stop_timeout`, terminates what is left with reason `shutdown`, then stops the
+    /// shards. From a shard thread it starts the stop on a helper thread and returns at once.
+    pub fn stop(&self) {
+        if let Some(core) = shard::current() {
+            if Arc::ptr_eq(&core.node, &self.0) {
+                let n = self.clone();
+                let _ = std::thread::Builder::new()
+                    .name("ergo-node-stop".into())
+                    .spawn(move || n.stop());
+                return;
+            }
+        }
+        if self.0.stopping.load(Ordering::Acquire) {
+            self.shutdown_threads();
+            return;
+        }
+        crate::application::stop_all(self);
+        self.0.stopping.store(true, Ordering::Release);
+        let deadline = Instant::now() + self.0.stop_timeout;
+        // 1. Processes without a parent get a shutdown exit signal.
+        for i in 0..self.0.shards.len() {
+            let _ = self.run_on(i, |core| {
+                let from = core.make_pid(NODE_ID);
+                let top: Vec<u64> = core
+                    .procs
+                    .borrow()
+                    .iter()
+                    .filter(|(_, c)| c.parent.get() == 0)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in top {
+                    let env = Envelope {
+                        from,
+                        kind: Kind::Exit(Box::new((Reason::Shutdown, ExitVia::Pid))),
+                    };
+                    let _ = core.deliver(id, env, Priority::Max);
+                }
+            });
+        }
+        self.wait_processes(deadline);
+        // 2. What is left is terminated by force, still with reason `shutdown`.
+        for i in 0..self.0.shards.len() {
+            let _ = self.run_on(i, |core| {
+                let cells: Vec<_> = core.procs.borrow().values().cloned().collect();
+                for c in cells {
+                    c.ext().kill = Some(Reason::Shutdown);
+                    c.set_flag(FLAG_KILLED, true);
+                    c.wake(&core.run_queue);
+                }
+            });
+        }
+        self.wait_processes(Instant::now() + Duration::from_secs(1));
+        self.shutdown_threads();
+        tracing::info!(node = %self.0.name, "node stopped");
+    }
+
+    fn wait_processes(&self, deadline: Instant) {
+        while self.0.processes() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn shutdown_threads(&self) {
+        self.0.stopping.store(true, Ordering::Release);
+        let threads: Vec<_> =
+            std::mem::take(&mut *self.0.threads.lock().unwrap_or_else(|p| p.into_inner()));
+        for s in &self.0.shards {
+            s.publish(vec![Item::Stop]);
+        }
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Resident set size of this OS process, from `/proc/self/statm`.
+pub fn rss_bytes() -> u64 {
+    let Ok(s) = std::fs::read_to_string("/proc/self/statm") else {
+        return 0;
+    };
+    let pages: u64 = s
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    pages * page.max(0) as u64
+}

@@ -1,0 +1,75 @@
+//! Options for spawning a process (Go Ergo's `ProcessOptions`).
+
+use std::any::Any;
+use std::sync::Arc;
+
+use ergo_edf::Atom;
+
+use crate::Priority;
+
+/// Where messages go when a bounded mailbox is full (Go Ergo's `ProcessFallback`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fallback {
+    /// The registered name of the fallback process; it receives `MessageFallback`.
+    pub name: Atom,
+    /// A tag copied into every `MessageFallback`.
+    pub tag: Atom,
+}
+
+/// Compression settings for remote sends (kept for the network issue; not used locally).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Compression {
+    /// Compress messages to remote nodes.
+    pub enable: bool,
+    /// Only messages larger than this many bytes.
+    pub threshold: usize,
+    /// Level 0..9 (0 = the codec's default).
+    pub level: u8,
+}
+
+/// How to spawn a process (Go Ergo's `ProcessOptions`, plus a shard choice).
+///
+/// ```
+/// use ergo_engine::SpawnOptions;
+/// let opts = SpawnOptions { mailbox_size: 1000, link_parent: true, ..Default::default() }.register("worker");
+/// assert_eq!(opts.register.unwrap().as_str(), "worker");
+/// ```
+#[derive(Clone, Default)]
+pub struct SpawnOptions {
+    /// Register the process under this name.
+    pub register: Option<Atom>,
+    /// Link the child and its parent (exit signals both ways).
+    pub link_parent: bool,
+    /// The parent monitors the child (gets `MessageDownPid` when it terminates).
+    pub monitor_parent: bool,
+    /// Trap exits from the start (exit signals arrive as `MessageExitPid` messages).
+    pub trap_exit: bool,
+    /// Bound of the Main queue; 0 = unbounded. Messages past it go to `fallback`, or the send
+    /// fails with `Error::MailboxFull` (when the sender is on the same shard).
+    pub mailbox_size: u32,
+    /// Where messages go when the mailbox is full.
+    pub fallback: Option<Fallback>,
+    /// The default priority of the messages this process sends.
+    pub send_priority: Priority,
+    /// Environment variables of the process (readable with `Context::env`).
+    pub env: Vec<(Atom, Arc<dyn Any + Send + Sync>)>,
+    /// The shard to start on (`Node::spawn` only; `Context::spawn` always uses the parent's
+    /// shard). `None`: round robin for `Node::spawn`.
+    pub shard: Option<usize>,
+    /// Compression for remote sends (network issue).
+    pub compression: Compression,
+}
+
+impl SpawnOptions {
+    /// The same options with a name to register.
+    pub fn register(mut self, name: impl Into<Atom>) -> Self {
+        self.register = Some(name.into());
+        self
+    }
+
+    /// The same options with an environment variable.
+    pub fn env(mut self, name: impl Into<Atom>, value: impl Any + Send + Sync) -> Self {
+        self.env.push((name.into(), Arc::new(value)));
+        self
+    }
+}

@@ -1,0 +1,873 @@
+//! A shard: one pinned OS thread with its own ring, run queue, process table and inbound queue.
+//!
+//! The loop, once per iteration: reap ring completions; drain the inbound queue (batches from
+//! other shards and outside threads) into mailboxes; fire due timers; run every process that was
+//! ready at the start of the step (each for at most [`crate::process::BATCH`] messages); publish
+//! each outbound batch (one queue push per destination shard); then either go round again, or
+//! spin briefly and park in the ring. Another thread wakes a shard only after it flagged itself
+//! asleep ([`crate::inbox`]), so a busy shard costs its producers no syscall and no wake-up.
+//!
+//! Everything in [`ShardCore`] is owned by the shard's thread; it must never be reached from
+//! another thread (it is `!Send`). Other threads talk to a shard only through [`ShardRemote`].
+
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_task::Runnable;
+use ergo_edf::{Alias, Pid, Ref};
+
+use crate::inbox::Inbox;
+use crate::message::{MessageDownAlias, MessageDownPid, MessageDownProcessId, MessageFallback};
+use crate::node::NodeShared;
+use crate::process::{
+    Envelope, ExitVia, Kind, MonitorIn, MonitorKind, ProcCell, ProcessState, FLAG_KILLED,
+};
+use crate::ring::{Ring, Waker};
+use crate::{Actor, Context, Error, Message, Priority, Reason, SpawnOptions, Target};
+
+/// PIDs below this are reserved: 0 is an outside thread waiting in `Node::call`, 1 is the node.
+pub(crate) const FIRST_ID: u64 = 1000;
+/// The PID id of calls made from outside the node.
+pub(crate) const EXTERNAL_ID: u64 = 0;
+/// The PID id the node uses as sender of its own signals.
+pub(crate) const NODE_ID: u64 = 1;
+
+/// The low bits of a PID id name its shard (so at most 1024 shards).
+pub(crate) const SHARD_BITS: u32 = 10;
+const SHARD_MASK: u64 = (1 << SHARD_BITS) - 1;
+
+/// The shard of a PID id.
+#[inline]
+pub(crate) fn shard_of(id: u64) -> usize {
+    (id & SHARD_MASK) as usize
+}
+
+/// How long an idle shard spins before it parks.
+const SPIN: Duration = Duration::from_micros(50);
+
+/// A closure run on a shard's thread, with the shard.
+pub(crate) type ShardFn = Box<dyn FnOnce(&Rc<ShardCore>) + Send>;
+
+/// What other threads hand to a shard.
+pub(crate) enum Item {
+    Deliver {
+        to: u64,
+        prio: Priority,
+        env: Envelope,
+    },
+    DeliverAlias(Box<(Alias, Priority, Envelope)>),
+    Wake(Runnable),
+    Run(ShardFn),
+    Stop,
+}
+
+/// The part of a shard other threads may touch.
+pub(crate) struct ShardRemote {
+    pub(crate) index: usize,
+    pub(crate) inbox: Inbox<Vec<Item>>,
+    pub(crate) waker: Waker,
+    pub(crate) closed: AtomicBool,
+    pub(crate) processes: AtomicUsize,
+    pub(crate) spawned: AtomicUsize,
+}
+
+impl ShardRemote {
+    pub(crate) fn new(index: usize) -> std::io::Result<ShardRemote> {
+        Ok(ShardRemote {
+            index,
+            inbox: Inbox::new(),
+            waker: Waker::new()?,
+            closed: AtomicBool::new(false),
+            processes: AtomicUsize::new(0),
+            spawned: AtomicUsize::new(0),
+        })
+    }
+
+    /// Publishes one batch and wakes the shard if it sleeps.
+    pub(crate) fn publish(&self, batch: Vec<Item>) {
+        if self.inbox.publish(batch) {
+            self.waker.wake();
+        }
+    }
+}
+
+/// Identity-like hasher for PID ids (they are sequential integers).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        // Fibonacci hashing spreads sequential ids over hashbrown's control bytes.
+        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+
+/// A timer's handle, for [`Context::cancel_timer`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TimerRef {
+    shard: u32,
+    seq: u64,
+}
+
+pub(crate) enum TimerAction {
+    Send {
+        from: Pid,
+        to: Target,
+        msg: Message,
+        prio: Priority,
+    },
+    CallTimeout {
+        id: u64,
+        r: Ref,
+    },
+}
+
+#[derive(Default)]
+pub(crate) struct Timers {
+    heap: BinaryHeap<Reverse<(Instant, u64)>>,
+    actions: HashMap<u64, TimerAction>,
+    seq: u64,
+}
+
+impl Timers {
+    fn add(&mut self, at: Instant, a: TimerAction) -> u64 {
+        self.seq += 1;
+        self.heap.push(Reverse((at, self.seq)));
+        self.actions.insert(self.seq, a);
+        self.seq
+    }
+
+    fn next_deadline(&mut self) -> Option<Instant> {
+        while let Some(Reverse((at, seq))) = self.heap.peek() {
+            if self.actions.contains_key(seq) {
+                return Some(*at);
+            }
+            self.heap.pop();
+        }
+        None
+    }
+
+    fn pop_due(&mut self, now: Instant) -> Option<TimerAction> {
+        while let Some(Reverse((at, seq))) = self.heap.peek().copied() {
+            if at > now {
+                return None;
+            }
+            self.heap.pop();
+            if let Some(a) = self.actions.remove(&seq) {
+                return Some(a);
+            }
+        }
+        None
+    }
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<ShardCore>>> = const { RefCell::new(None) };
+}
+
+/// The shard the calling thread runs, if it is a shard thread.
+pub(crate) fn current() -> Option<Rc<ShardCore>> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+/// The schedule function of every process task on a shard.
+fn schedule(remote: &Arc<ShardRemote>, r: Runnable) {
+    let r = CURRENT.with(|c| {
+        if let Some(core) = c.borrow().as_ref() {
+            if Arc::ptr_eq(&core.remote, remote) {
+                core.run_queue.borrow_mut().push_back(r);
+                return None;
+            }
+        }
+        Some(r)
+    });
+    if let Some(r) = r {
+        // Woken from another thread (a future that waits on something outside the node).
+        if remote.closed.load(Ordering::Acquire) {
+            // The shard is gone; the task must not be dropped on this thread (its future is
+            // not `Send`), so it is leaked.
+            std::mem::forget(r);
+            return;
+        }
+        remote.publish(vec![Item::Wake(r)]);
+    }
+}
+
+/// The shard-local core: process table, run queue, outbound batches, timers.
+pub(crate) struct ShardCore {
+    pub(crate) index: usize,
+    pub(crate) node: Arc<NodeShared>,
+    pub(crate) remote: Arc<ShardRemote>,
+    pub(crate) procs: RefCell<IdMap<Rc<ProcCell>>>,
+    pub(crate) run_queue: RefCell<VecDeque<Runnable>>,
+    outbound: RefCell<Vec<Vec<Item>>>,
+    outbound_dirty: Cell<bool>,
+    pub(crate) timers: RefCell<Timers>,
+    next_seq: Cell<u64>,
+    ref_seq: Cell<u64>,
+    /// Envelopes routed by this shard so far: a process's run budget counts the mail it sends
+    /// as well as the mail it handles, so a fast producer cannot flood a consumer on its shard.
+    pub(crate) routed: Cell<u64>,
+    stop: Cell<bool>,
+}
+
+impl ShardCore {
+    fn new(node: Arc<NodeShared>, index: usize) -> ShardCore {
+        let n = node.shards.len();
+        let remote = node.shards[index].clone();
+        ShardCore {
+            index,
+            node,
+            remote,
+            procs: RefCell::new(IdMap::default()),
+            run_queue: RefCell::new(VecDeque::with_capacity(1024)),
+            outbound: RefCell::new((0..n).map(|_| Vec::new()).collect()),
+            outbound_dirty: Cell::new(false),
+            timers: RefCell::new(Timers::default()),
+            next_seq: Cell::new(1),
+            ref_seq: Cell::new(0),
+            routed: Cell::new(0),
+            stop: Cell::new(false),
+        }
+    }
+
+    pub(crate) fn alloc_id(&self) -> u64 {
+        let s = self.next_seq.get();
+        self.next_seq.set(s + 1);
+        (s << SHARD_BITS) | self.index as u64
+    }
+
+    pub(crate) fn make_ref(&self) -> Ref {
+        let s = self.ref_seq.get() + 1;
+        self.ref_seq.set(s);
+        Ref {
+            node: self.node.name,
+            creation: self.node.creation,
+            id: [s, self.index as u64, self.node.creation as u64],
+        }
+    }
+
+    pub(crate) fn make_pid(&self, id: u64) -> Pid {
+        Pid::new(self.node.name, id, self.node.creation)
+    }
+
+    // ---- sending ---------------------------------------------------------------------------
+
+    /// Routes `env` to `to`, same shard directly, other shards through the outbound batch.
+    pub(crate) fn send_env(&self, to: Target, env: Envelope, prio: Priority) -> Result<(), Error> {
+        match to {
+            Target::Pid(pid) => self.send_pid(pid, env, prio),
+            Target::Name(n) => {
+                let pid = self.node.whereis(n).ok_or(Error::NameUnknown(n))?;
+                self.send_pid(pid, env, prio)
+            }
+            Target::ProcessId(p) => {
+                if p.node != self.node.name {
+                    return Err(Error::NoConnection(p.node));
+                }
+                let pid = self
+                    .node
+                    .whereis(p.name)
+                    .ok_or(Error::NameUnknown(p.name))?;
+                self.send_pid(pid, env, prio)
+            }
+            Target::Alias(a) => {
+                if a.node != self.node.name {
+                    return Err(Error::NoConnection(a.node));
+                }
+                if a.creation != self.node.creation {
+                    return Err(Error::ProcessUnknown);
+                }
+                let s = shard_of(a.id[0]);
+                if s == self.index {
+                    self.deliver_alias(a, env, prio)
+                } else {
+                    self.push_outbound(s, Item::DeliverAlias(Box::new((a, prio, env))));
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn send_pid(&self, pid: Pid, env: Envelope, prio: Priority) -> Result<(), Error> {
+        self.routed.set(self.routed.get() + 1);
+        if pid.node != self.node.name {
+            return Err(Error::NoConnection(pid.node));
+        }
+        if pid.creation != self.node.creation {
+            return Err(Error::ProcessUnknown);
+        }
+        if pid.id < FIRST_ID {
+            return self.node.deliver_reserved(pid.id, env);
+        }
+        let s = shard_of(pid.id);
+        if s == self.index {
+            self.deliver(pid.id, env, prio)
+        } else {
+            self.push_outbound(
+                s,
+                Item::Deliver {
+                    to: pid.id,
+                    prio,
+                    env,
+                },
+            );
+            Ok(())
+        }
+    }
+
+    #[inline]
+    fn push_outbound(&self, shard: usize, item: Item) {
+        self.outbound.borrow_mut()[shard].push(item);
+        self.outbound_dirty.set(true);
+    }
+
+    /// Publishes every non-empty outbound batch: one queue push per destination shard.
+    fn flush(&self) {
+        if !self.outbound_dirty.replace(false) {
+            return;
+        }
+        let mut out = self.outbound.borrow_mut();
+        for (i, batch) in out.iter_mut().enumerate() {
+            if !batch.is_empty() {
+                let cap = batch.len().clamp(16, 1024);
+                let b = std::mem::replace(batch, Vec::with_capacity(cap));
+                self.node.shards[i].publish(b);
+            }
+        }
+    }
+
+    // ---- delivery on this shard ------------------------------------------------------------
+
+    /// Puts `env` into the mailbox of process `id` on this shard (or handles it, for control
+    /// envelopes), waking the process if it sleeps.
+    #[inline]
+    pub(crate) fn deliver(&self, id: u64, env: Envelope, prio: Priority) -> Result<(), Error> {
+        let procs = self.procs.borrow();
+        let cell = match procs.get(&id) {
+            Some(c) if c.state.get() != ProcessState::Terminated => c,
+            _ => {
+                drop(procs);
+                self.undeliverable(id, env);
+                return Err(Error::ProcessUnknown);
+            }
+        };
+        match env.kind {
+            Kind::Message(_) => {
+                let lim = cell.limit.get();
+                if lim != 0
+                    && prio == Priority::Normal
+                    && cell.mailbox.borrow().main_len() >= lim as usize
+                {
+                    let cell = cell.clone();
+                    drop(procs);
+                    return self.mailbox_full(&cell, env);
+                }
+            }
+            Kind::Link(_)
+            | Kind::Unlink
+            | Kind::Monitor(_)
+            | Kind::Demonitor(_)
+            | Kind::Response(_) => {
+                let cell = cell.clone();
+                drop(procs);
+                self.control(&cell, env);
+                return Ok(());
+            }
+            Kind::Exit(ref b) if b.0 == Reason::Kill => {
+                cell.ext().kill = Some(Reason::Kill);
+                cell.set_flag(FLAG_KILLED, true);
+                if cell.state.get() != ProcessState::Init {
+                    cell.wake(&self.run_queue);
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        cell.mailbox.borrow_mut().push(prio, env);
+        if cell.state.get() == ProcessState::Sleep {
+            cell.state.set(ProcessState::Running);
+            cell.wake(&self.run_queue);
+        }
+        Ok(())
+    }
+
+    fn deliver_alias(&self, a: Alias, env: Envelope, prio: Priority) -> Result<(), Error> {
+        let ok = {
+            let procs = self.procs.borrow();
+            procs.get(&a.id[0]).is_some_and(|c| {
+                c.ext
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|e| e.aliases.contains(&a))
+            })
+        };
+        if !ok {
+            self.undeliverable_via(self.make_pid(a.id[0]), env);
+            return Err(Error::ProcessUnknown);
+        }
+        self.deliver(a.id[0], env, prio)
+    }
+
+    fn mailbox_full(&self, cell: &ProcCell, env: Envelope) -> Result<(), Error> {
+        let fb = cell.ext.borrow().as_ref().and_then(|e| e.fallback);
+        let Some((name, tag)) = fb else {
+            return Err(Error::MailboxFull);
+        };
+        let Kind::Message(message) = env.kind else {
+            return Err(Error::MailboxFull);
+        };
+        let pid = self.make_pid(cell.id);
+        let m = Message::new(MessageFallback { pid, tag, message });
+        self.send_env(
+            Target::Name(name),
+            Envelope {
+                from: env.from,
+                kind: Kind::Message(m),
+            },
+            Priority::Normal,
+        )
+    }
+
+    /// Link, monitor and response envelopes are handled by the shard, not the actor.
+    fn control(&self, cell: &ProcCell, env: Envelope) {
+        let from = env.from;
+        match env.kind {
+            Kind::Link(via) => {
+                let mut e = cell.ext();
+                if !e.links.iter().any(|(p, _)| *p == from) {
+                    e.links.push((from, *via));
+                }
+            }
+            Kind::Unlink => cell.ext().links.retain(|(p, _)| *p != from),
+            Kind::Monitor(b) => {
+                let (r, kind) = *b;
+                cell.ext().monitors_in.push(MonitorIn { by: from, r, kind });
+            }
+            Kind::Demonitor(r) => {
+                let r = *r;
+                cell.ext()
+                    .monitors_in
+                    .retain(|m| !(m.by == from && (r == Ref::default() || m.r == r)));
+            }
+            Kind::Response(b) => {
+                let (r, result) = *b;
+                let mut e = cell.ext();
+                if e.awaiting == Some(r) && e.reply.is_none() {
+                    e.reply = Some(result);
+                    drop(e);
+                    cell.wake(&self.run_queue);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn undeliverable(&self, id: u64, env: Envelope) {
+        self.undeliverable_via(self.make_pid(id), env)
+    }
+
+    /// The target is gone: answer what expects an answer (calls fail at once, links get an exit
+    /// signal, monitors a down message, both with reason `NoProc`).
+    fn undeliverable_via(&self, target: Pid, env: Envelope) {
+        let from = env.from;
+        match env.kind {
+            Kind::Request(b) => {
+                let r = b.0;
+                let env = Envelope {
+                    from: target,
+                    kind: Kind::Response(Box::new((r, Err(Error::ProcessUnknown)))),
+                };
+                let _ = self.send_pid(from, env, Priority::Max);
+            }
+            Kind::Link(via) => {
+                let env = Envelope {
+                    from: target,
+                    kind: Kind::Exit(Box::new((Reason::NoProc, *via))),
+                };
+                let _ = self.send_pid(from, env, Priority::Max);
+            }
+            Kind::Monitor(b) => {
+                let (r, kind) = *b;
+                let m = down_message(target, r, kind, Reason::NoProc);
+                let _ = self.send_pid(
+                    from,
+                    Envelope {
+                        from: target,
+                        kind: Kind::System(m),
+                    },
+                    Priority::High,
+                );
+            }
+            _ => {}
+        }
+    }
+
+    // ---- spawn and termination --------------------------------------------------------------
+
+    /// Spawns `actor` on this shard; runs its `init` before returning.
+    pub(crate) fn spawn<A: Actor>(
+        self: &Rc<Self>,
+        mut actor: A,
+        opts: SpawnOptions,
+        parent: Option<Pid>,
+    ) -> Result<Pid, Error> {
+        if self.node.is_stopping() {
+            return Err(Error::NodeTerminated);
+        }
+        let id = self.alloc_id();
+        let pid = self.make_pid(id);
+        let cell = Rc::new(ProcCell::new(id));
+        cell.limit.set(opts.mailbox_size);
+        cell.set_priority(opts.send_priority);
+        if opts.trap_exit {
+            cell.set_flag(crate::process::FLAG_TRAP_EXIT, true);
+        }
+        if let Some(name) = opts.register {
+            self.node.register_name(name, pid)?;
+            cell.ext().name = Some(name);
+        }
+        cell.parent.set(parent.map_or(0, |p| p.id));
+        if opts.fallback.is_some() || !opts.env.is_empty() {
+            let mut e = cell.ext();
+            e.fallback = opts.fallback.map(|f| (f.name, f.tag));
+            e.env = opts.env.clone();
+        }
+        self.procs.borrow_mut().insert(id, cell.clone());
+        let mut ctx = Context::new(self.clone(), cell.clone());
+        let init = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| actor.init(&mut ctx)));
+        let init = match init {
+            Ok(r) => r,
+            Err(_) => Err(Reason::Panic),
+        };
+        if let Err(reason) = init {
+            // Not started: tell whoever linked or monitored it during init, then forget it.
+            drop(actor);
+            self.finish_inner(&cell, pid, reason.clone(), false);
+            return Err(Error::InitFailed(reason));
+        }
+        if let Some(parent) = parent {
+            if opts.link_parent {
+                ctx.link_pid_raw(parent, ExitVia::Pid);
+            }
+            if opts.monitor_parent {
+                // The parent monitors the child.
+                let r = self.make_ref();
+                cell.ext().monitors_in.push(MonitorIn {
+                    by: parent,
+                    r,
+                    kind: MonitorKind::Pid,
+                });
+            }
+        }
+        let remote = self.remote.clone();
+        let fut = crate::process::run(actor, ctx);
+        // SAFETY: the future is not `Send`; its `Runnable` is only ever run and dropped on this
+        // shard's thread: `schedule` pushes it onto this shard's run queue, or (woken from another
+        // thread) sends it back to this shard through its inbox, or leaks it once the shard has
+        // closed. The future is `'static`. `schedule` is `Send + Sync`.
+        let (runnable, task) =
+            unsafe { async_task::spawn_unchecked(fut, move |r| schedule(&remote, r)) };
+        task.detach();
+        if cell.killed().is_some() || !cell.mailbox.borrow().is_empty() {
+            cell.state.set(ProcessState::Running);
+            self.run_queue.borrow_mut().push_back(runnable);
+        } else {
+            cell.state.set(ProcessState::Sleep);
+            cell.runnable.set(Some(runnable));
+        }
+        self.remote.processes.fetch_add(1, Ordering::Relaxed);
+        self.remote.spawned.fetch_add(1, Ordering::Relaxed);
+        Ok(pid)
+    }
+
+    /// A process's task is ending: notify links and monitors, free its names and aliases.
+    pub(crate) fn finish(&self, cell: &ProcCell, pid: Pid, reason: Reason) {
+        self.finish_inner(cell, pid, reason, true);
+        self.remote.processes.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn finish_inner(&self, cell: &ProcCell, pid: Pid, reason: Reason, started: bool) {
+        cell.state.set(ProcessState::Terminated);
+        self.procs.borrow_mut().remove(&cell.id);
+        drop(cell.waker.take());
+        drop(cell.runnable.take());
+        let pending = cell.mailbox.borrow_mut().drain_all();
+        for env in pending {
+            if let Kind::Request(b) = env.kind {
+                let r = b.0;
+                let e = Envelope {
+                    from: pid,
+                    kind: Kind::Response(Box::new((r, Err(Error::Terminated(reason.clone()))))),
+                };
+                let _ = self.send_pid(env.from, e, Priority::Max);
+            }
+        }
+        let ext = cell.ext.borrow_mut().take();
+        let Some(ext) = ext else { return };
+        if let Some(name) = ext.name {
+            self.node.unregister_name_of(name, pid);
+        }
+        for (p, via) in ext.links {
+            let env = Envelope {
+                from: pid,
+                kind: Kind::Exit(Box::new((reason.clone(), via))),
+            };
+            let _ = self.send_pid(p, env, Priority::Max);
+        }
+        for m in ext.monitors_in {
+            let msg = down_message(pid, m.r, m.kind, reason.clone());
+            let _ = self.send_pid(
+                m.by,
+                Envelope {
+                    from: pid,
+                    kind: Kind::System(msg),
+                },
+                Priority::High,
+            );
+        }
+        for ev in ext.events_owned {
+            self.node
+                .events
+                .unregister_by_owner(self, ev, pid, reason.clone());
+        }
+        for ev in ext.events_subscribed {
+            self.node.events.unsubscribe(self, ev, pid);
+        }
+        let _ = started;
+    }
+
+    // ---- timers ----------------------------------------------------------------------------
+
+    pub(crate) fn add_timer(&self, after: Duration, a: TimerAction) -> TimerRef {
+        let seq = self.timers.borrow_mut().add(Instant::now() + after, a);
+        TimerRef {
+            shard: self.index as u32,
+            seq,
+        }
+    }
+
+    pub(crate) fn cancel_timer(&self, t: TimerRef) -> bool {
+        t.shard as usize == self.index && self.timers.borrow_mut().actions.remove(&t.seq).is_some()
+    }
+
+    fn fire_timers(&self) -> bool {
+        if self.timers.borrow().heap.is_empty() {
+            return false;
+        }
+        let now = Instant::now();
+        let mut fired = false;
+        loop {
+            let a = self.timers.borrow_mut().pop_due(now);
+            let Some(a) = a else { break };
+            fired = true;
+            match a {
+                TimerAction::Send {
+                    from,
+                    to,
+                    msg,
+                    prio,
+                } => {
+                    let _ = self.send_env(
+                        to,
+                        Envelope {
+                            from,
+                            kind: Kind::Message(msg),
+                        },
+                        prio,
+                    );
+                }
+                TimerAction::CallTimeout { id, r } => {
+                    let cell = self.procs.borrow().get(&id).cloned();
+                    if let Some(cell) = cell {
+                        let mut e = cell.ext();
+                        if e.awaiting == Some(r) && e.reply.is_none() {
+                            e.reply = Some(Err(Error::Timeout));
+                            drop(e);
+                            cell.wake(&self.run_queue);
+                        }
+                    }
+                }
+            }
+        }
+        fired
+    }
+
+    // ---- the loop --------------------------------------------------------------------------
+
+    fn handle_item(self: &Rc<Self>, item: Item) {
+        match item {
+            Item::Deliver { to, prio, env } => {
+                let _ = self.deliver(to, env, prio);
+            }
+            Item::DeliverAlias(b) => {
+                let (a, prio, env) = *b;
+                let _ = self.deliver_alias(a, env, prio);
+            }
+            Item::Wake(r) => self.run_queue.borrow_mut().push_back(r),
+            Item::Run(f) => f(self),
+            Item::Stop => self.stop.set(true),
+        }
+    }
+
+    fn run_ready(&self) -> bool {
+        let n = self.run_queue.borrow().len();
+        for _ in 0..n {
+            let r = self.run_queue.borrow_mut().pop_front();
+            match r {
+                Some(r) => {
+                    r.run();
+                }
+                None => break,
+            }
+        }
+        n > 0
+    }
+
+    fn run_loop(self: &Rc<Self>, ring: &mut Ring) {
+        let mut idle_since: Option<Instant> = None;
+        loop {
+            let mut work = ring.reap() > 0;
+            while let Some(batch) = self.remote.inbox.pop() {
+                work = true;
+                for item in batch {
+                    self.handle_item(item);
+                }
+            }
+            work |= self.fire_timers();
+            work |= self.run_ready();
+            self.flush();
+            if self.stop.get() {
+                break;
+            }
+            if work || !self.run_queue.borrow().is_empty() {
+                idle_since = None;
+                continue;
+            }
+            let since = *idle_since.get_or_insert_with(Instant::now);
+            if since.elapsed() < SPIN {
+                std::hint::spin_loop();
+                continue;
+            }
+            if !self.remote.inbox.prepare_sleep() {
+                continue;
+            }
+            let timeout = self
+                .timers
+                .borrow_mut()
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now()));
+            if timeout != Some(Duration::ZERO) {
+                if let Err(e) = ring.park(timeout) {
+                    tracing::error!(shard = self.index, error = %e, "ring wait failed");
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            self.remote.inbox.awake();
+            idle_since = None;
+        }
+    }
+
+    /// Drops every process task on this thread (their futures are not `Send`).
+    fn teardown(&self) {
+        self.remote.closed.store(true, Ordering::Release);
+        loop {
+            let mut any = false;
+            while let Some(batch) = self.remote.inbox.pop() {
+                any = true;
+                drop(batch);
+            }
+            let cells: Vec<Rc<ProcCell>> =
+                self.procs.borrow_mut().drain().map(|(_, c)| c).collect();
+            any |= !cells.is_empty();
+            for c in &cells {
+                c.state.set(ProcessState::Terminated);
+                drop(c.waker.take());
+                drop(c.runnable.take());
+                c.mailbox.borrow_mut().drain_all();
+                c.ext.borrow_mut().take();
+            }
+            drop(cells);
+            let q: Vec<Runnable> = self.run_queue.borrow_mut().drain(..).collect();
+            any |= !q.is_empty();
+            drop(q);
+            for b in self.outbound.borrow_mut().iter_mut() {
+                b.clear();
+            }
+            if !any {
+                break;
+            }
+        }
+        self.timers.borrow_mut().actions.clear();
+    }
+}
+
+/// Builds the down message a monitor of `kind` gets.
+pub(crate) fn down_message(pid: Pid, r: Ref, kind: MonitorKind, reason: Reason) -> Message {
+    match kind {
+        MonitorKind::Pid => Message::new(MessageDownPid { pid, r, reason }),
+        MonitorKind::ProcessId(process_id) => Message::new(MessageDownProcessId {
+            process_id,
+            r,
+            reason,
+        }),
+        MonitorKind::Alias(alias) => Message::new(MessageDownAlias { alias, r, reason }),
+    }
+}
+
+/// Pins the calling thread to `cpu` (best effort).
+fn pin_to(cpu: usize) {
+    // SAFETY: `set` is a plain bit set on a zeroed local; `sched_setaffinity(0, ..)` affects
+    // only the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            tracing::warn!(cpu, "could not pin shard thread");
+        }
+    }
+}
+
+/// The body of a shard thread.
+pub(crate) fn shard_main(
+    node: Arc<NodeShared>,
+    index: usize,
+    pin: Option<usize>,
+    ready: std::sync::mpsc::SyncSender<Result<(), Error>>,
+) {
+    if let Some(cpu) = pin {
+        pin_to(cpu);
+    }
+    let mut ring = match Ring::new(&node.shards[index].waker) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = ready.send(Err(Error::Os(format!("io_uring: {e}"))));
+            return;
+        }
+    };
+    let core = Rc::new(ShardCore::new(node, index));
+    CURRENT.with(|c| *c.borrow_mut() = Some(core.clone()));
+    let _ = ready.send(Ok(()));
+    drop(ready);
+    core.run_loop(&mut ring);
+    core.teardown();
+    CURRENT.with(|c| c.borrow_mut().take());
+    core.teardown();
+}

@@ -1,0 +1,445 @@
+//! Links, monitors, exit signals, trap-exit, kill, and events.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use ergo_engine::{
+    Actor, Context, Error, Event, EventOptions, HandleResult, Message, MessageDownEvent,
+    MessageDownPid, MessageDownProcessId, MessageEventStart, MessageEventStop, MessageExitEvent,
+    MessageExitPid, Pid, Reason, Ref, SpawnOptions, Target,
+};
+
+/// Runs one command from the test on its own shard: link, monitor, exit.
+enum Cmd {
+    Link(Target),
+    Monitor(Target),
+    Exit(Pid, Reason),
+    Stop(Pid, Reason),
+}
+
+/// A probe that also executes commands.
+struct Agent(Probe);
+
+impl Actor for Agent {
+    fn init(&mut self, ctx: &mut Context) -> HandleResult {
+        self.0.init(ctx)
+    }
+    async fn handle_message(&mut self, ctx: &mut Context, from: Pid, m: Message) -> HandleResult {
+        match m.downcast::<Cmd>() {
+            Ok(Cmd::Link(t)) => {
+                let r = ctx.link(t);
+                let _ = self.0.tx.send(Seen::Message(from, Message::new(r)));
+                Ok(())
+            }
+            Ok(Cmd::Monitor(t)) => {
+                let r = ctx.monitor(t);
+                let _ = self.0.tx.send(Seen::Message(from, Message::new(r)));
+                Ok(())
+            }
+            Ok(Cmd::Exit(p, r)) => {
+                ctx.send_exit(p, r)?;
+                Ok(())
+            }
+            Ok(Cmd::Stop(p, r)) => {
+                ctx.send(p, StopWith(r))?;
+                Ok(())
+            }
+            Err(m) => self.0.handle_message(ctx, from, m).await,
+        }
+    }
+    fn terminate(&mut self, ctx: &mut Context, reason: &Reason) {
+        self.0.terminate(ctx, reason)
+    }
+}
+
+fn agent(
+    node: &ergo_engine::Node,
+    trap: bool,
+    shard: usize,
+) -> (Pid, std::sync::mpsc::Receiver<Seen>) {
+    let (p, rx) = if trap {
+        Probe::trapping()
+    } else {
+        Probe::new()
+    };
+    let pid = node
+        .spawn(
+            Agent(p),
+            SpawnOptions {
+                shard: Some(shard),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    (pid, rx)
+}
+
+#[test]
+fn a_link_propagates_termination_unless_trapped() {
+    for shards in [(0, 0), (0, 1)] {
+        let node = node("link", 2);
+        let (a, arx) = agent(&node, false, shards.0);
+        let (b, brx) = agent(&node, false, shards.1);
+        let (c, crx) = agent(&node, true, shards.1);
+        node.send(a, Cmd::Link(b.into())).unwrap();
+        assert_eq!(next_as::<Result<(), Error>>(&arx).1, Ok(()));
+        node.send(c, Cmd::Link(b.into())).unwrap();
+        assert_eq!(next_as::<Result<(), Error>>(&crx).1, Ok(()));
+        // b dies with a custom reason: a (not trapping) dies with it, c gets a message.
+        // Sent by a, so it reaches b after a's link request.
+        node.send(a, Cmd::Stop(b, Reason::custom("bad"))).unwrap();
+        assert_eq!(terminated(&brx), Reason::custom("bad"));
+        assert_eq!(terminated(&arx), Reason::custom("bad"));
+        let (from, exit) = next_as::<MessageExitPid>(&crx);
+        assert_eq!(from, b);
+        assert_eq!(
+            exit,
+            MessageExitPid {
+                pid: b,
+                reason: Reason::custom("bad")
+            }
+        );
+        node.stop();
+    }
+}
+
+#[test]
+fn linking_to_a_missing_process_yields_noproc() {
+    let node = node("link2", 2);
+    let (gone, grx) = agent(&node, false, 1);
+    node.send(gone, StopWith(Reason::Normal)).unwrap();
+    assert_eq!(terminated(&grx), Reason::Normal);
+    let (c, crx) = agent(&node, true, 0);
+    node.send(c, Cmd::Link(gone.into())).unwrap();
+    assert_eq!(next_as::<Result<(), Error>>(&crx).1, Ok(()));
+    assert_eq!(
+        next_as::<MessageExitPid>(&crx).1,
+        MessageExitPid {
+            pid: gone,
+            reason: Reason::NoProc
+        }
+    );
+    node.stop();
+}
+
+#[test]
+fn monitors_deliver_down_messages_by_pid_and_by_name() {
+    let node = node("mon", 2);
+    let (w, wrx) = agent(&node, false, 0);
+    let (t, trx) = Probe::new();
+    let target = node
+        .spawn_register(
+            "target",
+            t,
+            SpawnOptions {
+                shard: Some(1),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    node.send(w, Cmd::Monitor(target.into())).unwrap();
+    let r1: Ref = next_as::<Result<Ref, Error>>(&wrx).1.unwrap();
+    node.send(w, Cmd::Monitor("target".into())).unwrap();
+    let r2: Ref = next_as::<Result<Ref, Error>>(&wrx).1.unwrap();
+    // Sent by the watcher, so it arrives after the monitor requests.
+    node.send(w, Cmd::Stop(target, Reason::Shutdown)).unwrap();
+    assert_eq!(terminated(&trx), Reason::Shutdown);
+    let mut got_pid = false;
+    let mut got_name = false;
+    for _ in 0..2 {
+        match wrx.recv_timeout(WAIT).unwrap() {
+            Seen::Message(_, m) => {
+                let m = match m.downcast::<MessageDownPid>() {
+                    Ok(d) => {
+                        assert_eq!(
+                            d,
+                            MessageDownPid {
+                                pid: target,
+                                r: r1,
+                                reason: Reason::Shutdown
+                            }
+                        );
+                        got_pid = true;
+                        continue;
+                    }
+                    Err(m) => m,
+                };
+                let d = m
+                    .downcast::<MessageDownProcessId>()
+                    .expect("a down message");
+                assert_eq!(d.r, r2);
+                assert_eq!(d.process_id.name, "target");
+                assert_eq!(d.reason, Reason::Shutdown);
+                got_name = true;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(got_pid && got_name);
+    // The watcher itself is unaffected.
+    node.send(w, 1u8).unwrap();
+    assert_eq!(next_as::<u8>(&wrx).1, 1);
+    // Monitoring something already gone: down with NoProc.
+    node.send(w, Cmd::Monitor(target.into())).unwrap();
+    let r3 = next_as::<Result<Ref, Error>>(&wrx).1.unwrap();
+    assert_eq!(
+        next_as::<MessageDownPid>(&wrx).1,
+        MessageDownPid {
+            pid: target,
+            r: r3,
+            reason: Reason::NoProc
+        }
+    );
+    node.stop();
+}
+
+#[test]
+fn exit_signals_are_trapped_but_kill_is_not() {
+    let node = node("exit", 2);
+    let (killer, _krx) = agent(&node, false, 0);
+    let (t, trx) = agent(&node, true, 1);
+    node.send(killer, Cmd::Exit(t, Reason::custom("please")))
+        .unwrap();
+    assert_eq!(
+        next_as::<MessageExitPid>(&trx).1,
+        MessageExitPid {
+            pid: killer,
+            reason: Reason::custom("please")
+        }
+    );
+    node.send(killer, Cmd::Exit(t, Reason::Kill)).unwrap();
+    // Killed: terminate is not called, so the probe's channel just closes.
+    let r = trx.recv_timeout(WAIT);
+    assert!(r.is_err(), "a killed process runs no terminate, got {r:?}");
+    // Not trapping: a plain exit signal terminates with its reason.
+    let (u, urx) = agent(&node, false, 1);
+    node.send(killer, Cmd::Exit(u, Reason::custom("go")))
+        .unwrap();
+    assert_eq!(terminated(&urx), Reason::custom("go"));
+    node.stop();
+}
+
+#[test]
+fn spawn_options_link_and_monitor_the_parent() {
+    let node = node("spawnlink", 1);
+    struct Parent {
+        tx: std::sync::mpsc::Sender<Seen>,
+    }
+    impl Actor for Parent {
+        fn init(&mut self, ctx: &mut Context) -> HandleResult {
+            ctx.set_trap_exit(true);
+            Ok(())
+        }
+        async fn handle_message(
+            &mut self,
+            ctx: &mut Context,
+            from: Pid,
+            m: Message,
+        ) -> HandleResult {
+            if m.is::<u8>() {
+                let (p1, _r1) = Probe::new();
+                let c1 = ctx.spawn(
+                    p1,
+                    SpawnOptions {
+                        link_parent: true,
+                        ..Default::default()
+                    },
+                )?;
+                let (p2, _r2) = Probe::new();
+                let c2 = ctx.spawn(
+                    p2,
+                    SpawnOptions {
+                        monitor_parent: true,
+                        ..Default::default()
+                    },
+                )?;
+                ctx.send(c1, StopWith(Reason::custom("one")))?;
+                ctx.send(c2, StopWith(Reason::custom("two")))?;
+                let _ = self.tx.send(Seen::Message(from, Message::new((c1, c2))));
+                return Ok(());
+            }
+            let _ = self.tx.send(Seen::Message(from, m));
+            Ok(())
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = node.spawn(Parent { tx }, SpawnOptions::default()).unwrap();
+    node.send(p, 0u8).unwrap();
+    let (c1, c2) = next_as::<(Pid, Pid)>(&rx).1;
+    let (_, e) = next_as::<MessageExitPid>(&rx);
+    assert_eq!(
+        e,
+        MessageExitPid {
+            pid: c1,
+            reason: Reason::custom("one")
+        }
+    );
+    let (_, d) = next_as::<MessageDownPid>(&rx);
+    assert_eq!((d.pid, d.reason), (c2, Reason::custom("two")));
+    node.stop();
+}
+
+/// Owns an event; publishes what it is sent; unregisters on `()`.
+struct Producer {
+    token: Option<Ref>,
+    tx: std::sync::mpsc::Sender<Seen>,
+}
+
+impl Actor for Producer {
+    fn init(&mut self, ctx: &mut Context) -> HandleResult {
+        self.token = Some(ctx.register_event(
+            "ticks",
+            EventOptions {
+                notify: true,
+                buffer: 2,
+            },
+        )?);
+        Ok(())
+    }
+    async fn handle_message(&mut self, ctx: &mut Context, from: Pid, m: Message) -> HandleResult {
+        if let Some(n) = m.downcast_ref::<u32>() {
+            let token = self.token.ok_or(Reason::custom("no token"))?;
+            ctx.send_event("ticks", token, *n)?;
+        } else if m.is::<()>() {
+            ctx.unregister_event("ticks")?;
+        } else {
+            let _ = self.tx.send(Seen::Message(from, m));
+        }
+        Ok(())
+    }
+}
+
+/// Subscribes on request and reports the buffered events it got back.
+struct Subscriber(Probe, bool);
+
+impl Actor for Subscriber {
+    fn init(&mut self, ctx: &mut Context) -> HandleResult {
+        self.0.init(ctx)
+    }
+    async fn handle_message(&mut self, ctx: &mut Context, from: Pid, m: Message) -> HandleResult {
+        match m.downcast::<Event>() {
+            Ok(ev) => {
+                let r = if self.1 {
+                    ctx.link_event(ev)
+                } else {
+                    ctx.monitor_event(ev)
+                };
+                let buffered: Vec<u32> = r?
+                    .iter()
+                    .filter_map(|e| e.downcast_ref::<u32>().copied())
+                    .collect();
+                let _ = self.0.tx.send(Seen::Message(from, Message::new(buffered)));
+                Ok(())
+            }
+            Err(m) => self.0.handle_message(ctx, from, m).await,
+        }
+    }
+    async fn handle_event(
+        &mut self,
+        ctx: &mut Context,
+        e: ergo_engine::MessageEvent,
+    ) -> HandleResult {
+        self.0.handle_event(ctx, e).await
+    }
+    fn terminate(&mut self, ctx: &mut Context, reason: &Reason) {
+        self.0.terminate(ctx, reason)
+    }
+}
+
+#[test]
+fn events_buffer_publish_notify_and_unregister() {
+    let node = node("events", 2);
+    let (ptx, prx) = std::sync::mpsc::channel();
+    let producer = node
+        .spawn(
+            Producer {
+                token: None,
+                tx: ptx,
+            },
+            SpawnOptions {
+                shard: Some(0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    for n in 1..=3u32 {
+        node.send(producer, n).unwrap();
+    }
+    let ev = Event::new("ticks".into(), node.name());
+    // A monitor subscriber gets the last two buffered values, then live ones.
+    let (p, mrx) = Probe::new();
+    let m = node
+        .spawn(
+            Subscriber(p, false),
+            SpawnOptions {
+                shard: Some(1),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    node.send(m, ev).unwrap();
+    assert_eq!(next_as::<Vec<u32>>(&mrx).1, vec![2, 3]);
+    assert_eq!(next_as::<MessageEventStart>(&prx).1.name, "ticks");
+    // A link subscriber that traps exits.
+    let (p, lrx) = Probe::trapping();
+    let l = node
+        .spawn(
+            Subscriber(p, true),
+            SpawnOptions {
+                shard: Some(0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    node.send(l, ev).unwrap();
+    assert_eq!(next_as::<Vec<u32>>(&lrx).1, vec![2, 3]);
+    node.send(producer, 4u32).unwrap();
+    for rx in [&mrx, &lrx] {
+        match rx.recv_timeout(WAIT).unwrap() {
+            Seen::Event(e) => {
+                assert_eq!(e.event, ev);
+                assert_eq!(e.downcast_ref::<u32>(), Some(&4));
+            }
+            other => panic!("expected an event, got {other:?}"),
+        }
+    }
+    node.send(producer, ()).unwrap();
+    assert_eq!(next_as::<MessageDownEvent>(&mrx).1.event, ev);
+    assert_eq!(
+        next_as::<MessageExitEvent>(&lrx).1,
+        MessageExitEvent {
+            event: ev,
+            reason: Reason::Normal
+        }
+    );
+    node.stop();
+    let _ = Duration::ZERO;
+}
+
+#[test]
+fn notify_stop_when_the_last_subscriber_leaves() {
+    let node = node("events2", 1);
+    let (ptx, prx) = std::sync::mpsc::channel();
+    let _producer = node
+        .spawn(
+            Producer {
+                token: None,
+                tx: ptx,
+            },
+            SpawnOptions::default(),
+        )
+        .unwrap();
+    let ev = Event::new("ticks".into(), node.name());
+    let (p, mrx) = Probe::new();
+    let m = node
+        .spawn(Subscriber(p, false), SpawnOptions::default())
+        .unwrap();
+    node.send(m, ev).unwrap();
+    assert_eq!(next_as::<Vec<u32>>(&mrx).1, Vec::<u32>::new());
+    assert_eq!(next_as::<MessageEventStart>(&prx).1.name, "ticks");
+    node.send(m, StopWith(Reason::Normal)).unwrap();
+    assert_eq!(next_as::<MessageEventStop>(&prx).1.name, "ticks");
+    node.stop();
+}
