@@ -1,1 +1,263 @@
-fn main(){}
+//! The four cases of Go Ergo's serial benchmark (`ergo.services/benchmarks/serial`): String, Map,
+//! Complex and Nested, each encoded and decoded, without caches and with a connection's caches
+//! (atom `node1` = 256, every registered type, every registered error).
+//!
+//! Encoding appends to one reused buffer (cleared each iteration), so the codec is measured, not
+//! the allocator. At start the number of heap allocations per encode and per decode of each case
+//! is printed (counted by a global allocator wrapper that only counts while asked to).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use ergo_edf::{Atom, DecodeCaches, Edf, EncodeCaches, Pid, ProcessId};
+
+// ---------------------------------------------------------------------------------------------
+// Allocation counting
+// ---------------------------------------------------------------------------------------------
+
+struct CountingAlloc;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+/// Heap allocations (allocs + reallocs) made by `f`.
+fn count_allocs<R>(f: impl FnOnce() -> R) -> usize {
+    ALLOCS.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    let r = f();
+    COUNTING.store(false, Ordering::Relaxed);
+    drop(black_box(r));
+    ALLOCS.load(Ordering::Relaxed)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The benchmark's types and values
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Edf, Debug, Clone, PartialEq)]
+#[edf(name = "#ergo.services/benchmarks/serial/Item")]
+struct Item {
+    name: String,
+    id: i32,
+}
+
+#[derive(Edf, Debug, Clone, PartialEq)]
+#[edf(name = "#ergo.services/benchmarks/serial/Complex")]
+struct Complex {
+    name: String,
+    id: i32,
+    tags: Vec<String>,
+    metadata: HashMap<String, String>,
+    pid: Pid,
+    process_id: ProcessId,
+}
+
+#[derive(Edf, Debug, Clone, PartialEq)]
+#[edf(name = "#ergo.services/benchmarks/serial/Nested")]
+struct Nested {
+    name: String,
+    id: i32,
+    complex: Complex,
+    complex_map: HashMap<String, Complex>,
+    nested_map: HashMap<String, String>,
+}
+
+fn strings(kv: &[(&str, &str)]) -> HashMap<String, String> {
+    kv.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn string_value() -> String {
+    "Ergo Framework".to_string()
+}
+
+fn map_value() -> HashMap<String, Item> {
+    HashMap::from([
+        (
+            "key1".to_string(),
+            Item {
+                name: "test1".into(),
+                id: 123,
+            },
+        ),
+        (
+            "key2".to_string(),
+            Item {
+                name: "test2".into(),
+                id: 456,
+            },
+        ),
+    ])
+}
+
+fn complex_value() -> Complex {
+    let node1 = Atom::new("node1");
+    Complex {
+        name: "test".into(),
+        id: 123,
+        tags: vec!["tag1".into(), "tag2".into()],
+        metadata: strings(&[("key1", "value1"), ("key2", "value2")]),
+        pid: Pid::new(node1, 1, 1),
+        process_id: ProcessId::new(Atom::new("process1"), node1),
+    }
+}
+
+fn nested_value() -> Nested {
+    let node = Atom::new("nested_node");
+    let small = |name: &str, id: i32, tag: &str, key: &str, value: &str| Complex {
+        name: name.into(),
+        id,
+        tags: vec![tag.into()],
+        metadata: strings(&[(key, value)]),
+        pid: Pid::default(),
+        process_id: ProcessId::default(),
+    };
+    Nested {
+        name: "nested_test".into(),
+        id: 456,
+        complex: Complex {
+            name: "complex_value".into(),
+            id: 789,
+            tags: vec!["nested_tag1".into(), "nested_tag2".into()],
+            metadata: strings(&[("nested_key", "nested_value")]),
+            pid: Pid::new(node, 2, 2),
+            process_id: ProcessId::new(Atom::new("nested_process"), node),
+        },
+        complex_map: HashMap::from([
+            (
+                "complex1".to_string(),
+                small("complex1", 100, "tag1", "key1", "value1"),
+            ),
+            (
+                "complex2".to_string(),
+                small("complex2", 200, "tag2", "key2", "value2"),
+            ),
+        ]),
+        nested_map: strings(&[("key1", "value1"), ("key2", "value2")]),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Caches
+// ---------------------------------------------------------------------------------------------
+
+struct Caches {
+    encode: EncodeCaches,
+    decode: DecodeCaches,
+}
+
+fn caches() -> Caches {
+    // Nested types before the types that contain them.
+    ergo_edf::ensure_registered::<Item>().unwrap();
+    ergo_edf::ensure_registered::<Complex>().unwrap();
+    ergo_edf::ensure_registered::<Nested>().unwrap();
+    let node1 = Atom::new("node1");
+    let types: Vec<(u16, String)> = ergo_edf::registry::registered_types()
+        .iter()
+        .filter_map(|t| t.cache_id().map(|id| (id, t.name().to_string())))
+        .collect();
+    Caches {
+        encode: EncodeCaches::default()
+            .with_atoms([(node1, 256)])
+            .with_registered_types()
+            .with_registered_errors(),
+        decode: DecodeCaches::default()
+            .with_atoms([(256, node1)])
+            .with_types(types.iter().map(|(id, name)| (*id, name.as_str())))
+            .with_registered_errors(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Benchmarks
+// ---------------------------------------------------------------------------------------------
+
+/// Encode and decode benchmarks of one case, without and with caches.
+fn bench_case<T: Edf + PartialEq + std::fmt::Debug>(
+    c: &mut Criterion,
+    name: &str,
+    value: &T,
+    caches: &Caches,
+) {
+    let modes: [(&str, &EncodeCaches, &DecodeCaches); 2] = [
+        ("plain", EncodeCaches::none(), DecodeCaches::none()),
+        ("cached", &caches.encode, &caches.decode),
+    ];
+    for (mode, ec, dc) in modes {
+        let mut buf = Vec::with_capacity(1024);
+        ergo_edf::encode(value, &mut buf, ec).unwrap();
+        let bytes = buf.clone();
+        let (back, used) = ergo_edf::decode::<T>(&bytes, dc).unwrap();
+        assert_eq!(&back, value);
+        assert_eq!(used, bytes.len());
+
+        let enc_allocs = count_allocs(|| {
+            buf.clear();
+            ergo_edf::encode(value, &mut buf, ec).unwrap();
+        });
+        let dec_allocs = count_allocs(|| ergo_edf::decode::<T>(&bytes, dc).unwrap());
+        eprintln!(
+            "edf/{name}/{mode}: {} bytes; allocations per encode (reused buffer): {enc_allocs}, per decode: {dec_allocs}",
+            bytes.len()
+        );
+
+        c.benchmark_group(format!("edf/encode/{name}"))
+            .bench_function(mode, |b| {
+                b.iter(|| {
+                    buf.clear();
+                    ergo_edf::encode(black_box(value), &mut buf, ec).unwrap();
+                    black_box(buf.len())
+                })
+            });
+        c.benchmark_group(format!("edf/decode/{name}"))
+            .bench_function(mode, |b| {
+                b.iter(|| ergo_edf::decode::<T>(black_box(&bytes), dc).unwrap())
+            });
+    }
+}
+
+fn serial(c: &mut Criterion) {
+    let caches = caches();
+    bench_case(c, "string", &string_value(), &caches);
+    bench_case(c, "map", &map_value(), &caches);
+    bench_case(c, "complex", &complex_value(), &caches);
+    bench_case(c, "nested", &nested_value(), &caches);
+}
+
+criterion_group!(benches, serial);
+criterion_main!(benches);
