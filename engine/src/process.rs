@@ -472,7 +472,10 @@ mod size_tests {
     fn mailbox_serves_urgent_system_main_log() {
         let pid = Pid::default();
         let mut m = Mailbox::default();
-        let env = |n: u32| Envelope { from: pid, kind: Kind::Message(Message::new(n)) };
+        let env = |n: u32| Envelope {
+            from: pid,
+            kind: Kind::Message(Message::new(n)),
+        };
         m.push(Priority::Normal, env(1));
         m.push_log(env(2));
         m.push(Priority::High, env(3));

@@ -6,12 +6,12 @@
 //! and never comes through this module.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{fence, AtomicBool, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicU8, Ordering};
 #[cfg(loom)]
 pub(crate) use loom::sync::Mutex;
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{fence, AtomicBool, Ordering};
+pub(crate) use std::sync::atomic::{AtomicU8, Ordering};
 
 /// The batch queue between shards: crossbeam's lock-free segment queue normally, a loom mutex
 /// around a `VecDeque` under the model checker (crossbeam's internals are not loom-instrumented).
@@ -31,10 +31,6 @@ impl<T> BatchQueue<T> {
     pub(crate) fn pop(&self) -> Option<T> {
         self.0.pop()
     }
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 #[cfg(loom)]
@@ -50,8 +46,5 @@ impl<T> BatchQueue<T> {
     }
     pub(crate) fn pop(&self) -> Option<T> {
         self.0.lock().expect("loom mutex").pop_front()
-    }
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.lock().expect("loom mutex").is_empty()
     }
 }
