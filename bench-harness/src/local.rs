@@ -14,6 +14,7 @@ pub enum Outcome {
         scenario: &'static str,
         messages: u64,
         elapsed_s: f64,
+        cpu_s: f64,
     },
     Memory {
         processes: u64,
@@ -36,17 +37,18 @@ impl Outcome {
                 scenario,
                 messages,
                 elapsed_s,
+                cpu_s,
             } => {
                 let rate = *messages as f64 / elapsed_s;
                 if json {
                     let v = serde_json::json!({
                         "scenario": scenario, "messages": messages, "elapsed_s": elapsed_s,
-                        "msgs_per_sec": rate.round(), "runs": runs,
+                        "msgs_per_sec": rate.round(), "runs": runs, "receiver_shard_cpu_s": cpu_s,
                     });
                     println!("{v}");
                 } else {
                     println!(
-                        "{scenario:<16} {messages:>12} {elapsed_s:>12.3} {:>12.2} M/s",
+                        "{scenario:<16} {messages:>12} {elapsed_s:>12.3} {:>10.2} M/s  (receiving shards used {cpu_s:.3} s CPU)",
                         rate / 1e6
                     );
                 }
@@ -123,11 +125,26 @@ fn start(shards: usize) -> Result<Node, Error> {
     )
 }
 
-/// Counts integers; reports the time when it has seen `expect` of them.
+/// CPU time consumed so far by the calling thread (a shard thread, when called from an actor).
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer; CLOCK_THREAD_CPUTIME_ID needs nothing else.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if r != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Counts integers; reports the time (and its shard thread's CPU time) when it has seen
+/// `expect` of them.
 struct Receiver {
     seen: u64,
     expect: u64,
-    done: SyncSender<Instant>,
+    done: SyncSender<(Instant, Duration)>,
 }
 
 impl Actor for Receiver {
@@ -140,7 +157,7 @@ impl Actor for Receiver {
         if msg.is::<u64>() {
             self.seen += 1;
             if self.seen == self.expect {
-                let _ = self.done.send(Instant::now());
+                let _ = self.done.send((Instant::now(), thread_cpu()));
             }
         }
         Ok(())
@@ -185,7 +202,7 @@ fn pair(
     rx_shard: usize,
     tx_shard: usize,
     n: u64,
-    done: SyncSender<Instant>,
+    done: SyncSender<(Instant, Duration)>,
 ) -> Result<Pid, Error> {
     let rx = node.spawn(
         Receiver {
@@ -213,9 +230,10 @@ pub fn one_to_one(shards: usize, n: u64, cross: bool) -> Result<Outcome, Error> 
     let (tx, rx) = sync_channel(1);
     let other = if cross { 1 % node.shards() } else { 0 };
     let sender = pair(&node, 0, other, n, tx)?;
+    let cpu0 = node_cpu(&node, 0)?;
     let t0 = Instant::now();
     node.send(sender, Go)?;
-    let end = rx
+    let (end, cpu1) = rx
         .recv_timeout(Duration::from_secs(120))
         .map_err(|_| Error::Timeout)?;
     node.stop();
@@ -224,10 +242,12 @@ pub fn one_to_one(shards: usize, n: u64, cross: bool) -> Result<Outcome, Error> 
     } else {
         "local-1-1"
     };
+    let cpu_s = cpu1.saturating_sub(cpu0).as_secs_f64();
     Ok(Outcome::Throughput {
         scenario,
         messages: n,
         elapsed_s: (end - t0).as_secs_f64(),
+        cpu_s,
     })
 }
 
@@ -240,23 +260,62 @@ pub fn n_to_n(shards: usize, n: u64) -> Result<Outcome, Error> {
     for i in 0..pairs {
         senders.push(pair(&node, i, i, n, tx.clone())?);
     }
+    let mut cpu0 = Duration::ZERO;
+    for i in 0..pairs {
+        cpu0 += node_cpu(&node, i)?;
+    }
     let t0 = Instant::now();
     for s in &senders {
         node.send(*s, Go)?;
     }
     let mut end = t0;
+    let mut cpu1 = Duration::ZERO;
     for _ in 0..pairs {
-        end = end.max(
-            rx.recv_timeout(Duration::from_secs(120))
-                .map_err(|_| Error::Timeout)?,
-        );
+        let (t, c) = rx
+            .recv_timeout(Duration::from_secs(120))
+            .map_err(|_| Error::Timeout)?;
+        end = end.max(t);
+        cpu1 += c;
     }
     node.stop();
     Ok(Outcome::Throughput {
         scenario: "local-n-n",
         messages: n * pairs as u64,
         elapsed_s: (end - t0).as_secs_f64(),
+        cpu_s: cpu1.saturating_sub(cpu0).as_secs_f64(),
     })
+}
+
+/// Reports its shard thread's CPU time when called.
+struct CpuProbe;
+
+impl Actor for CpuProbe {
+    async fn handle_call(
+        &mut self,
+        _ctx: &mut Context,
+        _from: Pid,
+        _r: ergo_engine::Ref,
+        _req: Message,
+    ) -> Result<Option<Message>, ergo_engine::Reason> {
+        Ok(Some(Message::new(thread_cpu())))
+    }
+}
+
+/// The CPU time shard `shard` has used so far.
+fn node_cpu(node: &Node, shard: usize) -> Result<Duration, Error> {
+    let p = node.spawn(
+        CpuProbe,
+        SpawnOptions {
+            shard: Some(shard),
+            ..Default::default()
+        },
+    )?;
+    let d = node
+        .call(p, (), Duration::from_secs(10))?
+        .downcast::<Duration>()
+        .unwrap_or_default();
+    node.kill(p)?;
+    Ok(d)
 }
 
 /// An idle process.

@@ -224,6 +224,11 @@ pub(crate) struct ShardCore {
     /// Envelopes routed by this shard so far: a process's run budget counts the mail it sends
     /// as well as the mail it handles, so a fast producer cannot flood a consumer on its shard.
     pub(crate) routed: Cell<u64>,
+    /// The last process delivered to (see `deliver`).
+    last: Cell<Option<Rc<ProcCell>>>,
+    /// The node's name and creation, copied here for the send path.
+    name: ergo_edf::Atom,
+    creation: i64,
     stop: Cell<bool>,
 }
 
@@ -231,6 +236,7 @@ impl ShardCore {
     fn new(node: Arc<NodeShared>, index: usize) -> ShardCore {
         let n = node.shards.len();
         let remote = node.shards[index].clone();
+        let (name, creation) = (node.name, node.creation);
         ShardCore {
             index,
             node,
@@ -243,6 +249,9 @@ impl ShardCore {
             next_seq: Cell::new(1),
             ref_seq: Cell::new(0),
             routed: Cell::new(0),
+            last: Cell::new(None),
+            name,
+            creation,
             stop: Cell::new(false),
         }
     }
@@ -308,10 +317,10 @@ impl ShardCore {
     #[inline]
     pub(crate) fn send_pid(&self, pid: Pid, env: Envelope, prio: Priority) -> Result<(), Error> {
         self.routed.set(self.routed.get() + 1);
-        if pid.node != self.node.name {
+        if pid.node != self.name {
             return Err(Error::NoConnection(pid.node));
         }
-        if pid.creation != self.node.creation {
+        if pid.creation != self.creation {
             return Err(Error::ProcessUnknown);
         }
         if pid.id < FIRST_ID {
@@ -360,15 +369,29 @@ impl ShardCore {
     /// envelopes), waking the process if it sleeps.
     #[inline]
     pub(crate) fn deliver(&self, id: u64, env: Envelope, prio: Priority) -> Result<(), Error> {
-        let procs = self.procs.borrow();
-        let cell = match procs.get(&id) {
-            Some(c) if c.state.get() != ProcessState::Terminated => c,
-            _ => {
-                drop(procs);
-                self.undeliverable(id, env);
-                return Err(Error::ProcessUnknown);
-            }
+        // A one-entry cache of the last recipient: a stream of sends to one process skips the
+        // table lookup.
+        let cell = match self.last.take() {
+            Some(c) if c.id == id => c,
+            _ => match self.procs.borrow().get(&id) {
+                Some(c) => c.clone(),
+                None => {
+                    self.undeliverable(id, env);
+                    return Err(Error::ProcessUnknown);
+                }
+            },
         };
+        if cell.state.get() == ProcessState::Terminated {
+            self.undeliverable(id, env);
+            return Err(Error::ProcessUnknown);
+        }
+        let r = self.deliver_to(&cell, env, prio);
+        self.last.set(Some(cell));
+        r
+    }
+
+    #[inline]
+    fn deliver_to(&self, cell: &Rc<ProcCell>, env: Envelope, prio: Priority) -> Result<(), Error> {
         match env.kind {
             Kind::Message(_) => {
                 let lim = cell.limit.get();
@@ -376,9 +399,7 @@ impl ShardCore {
                     && prio == Priority::Normal
                     && cell.mailbox.borrow().main_len() >= lim as usize
                 {
-                    let cell = cell.clone();
-                    drop(procs);
-                    return self.mailbox_full(&cell, env);
+                    return self.mailbox_full(cell, env);
                 }
             }
             Kind::Link(_)
@@ -386,9 +407,7 @@ impl ShardCore {
             | Kind::Monitor(_)
             | Kind::Demonitor(_)
             | Kind::Response(_) => {
-                let cell = cell.clone();
-                drop(procs);
-                self.control(&cell, env);
+                self.control(cell, env);
                 return Ok(());
             }
             Kind::Exit(ref b) if b.0 == Reason::Kill => {
@@ -788,6 +807,7 @@ impl ShardCore {
     /// Drops every process task on this thread (their futures are not `Send`).
     fn teardown(&self) {
         self.remote.closed.store(true, Ordering::Release);
+        drop(self.last.take());
         loop {
             let mut any = false;
             while let Some(batch) = self.remote.inbox.pop() {

@@ -54,6 +54,17 @@ impl Actor for Agent {
     }
 }
 
+/// Waits (bounded) until `pid` has left its shard's table (its `terminate` runs just before).
+fn wait_gone(node: &ergo_engine::Node, pid: Pid) {
+    for _ in 0..10_000 {
+        if !node.is_alive(pid) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("{pid} did not go away");
+}
+
 fn agent(
     node: &ergo_engine::Node,
     trap: bool,
@@ -111,6 +122,7 @@ fn linking_to_a_missing_process_yields_noproc() {
     let (gone, grx) = agent(&node, false, 1);
     node.send(gone, StopWith(Reason::Normal)).unwrap();
     assert_eq!(terminated(&grx), Reason::Normal);
+    wait_gone(&node, gone);
     let (c, crx) = agent(&node, true, 0);
     node.send(c, Cmd::Link(gone.into())).unwrap();
     assert_eq!(next_as::<Result<(), Error>>(&crx).1, Ok(()));
@@ -182,6 +194,7 @@ fn monitors_deliver_down_messages_by_pid_and_by_name() {
     node.send(w, 1u8).unwrap();
     assert_eq!(next_as::<u8>(&wrx).1, 1);
     // Monitoring something already gone: down with NoProc.
+    wait_gone(&node, target);
     node.send(w, Cmd::Monitor(target.into())).unwrap();
     let r3 = next_as::<Result<Ref, Error>>(&wrx).1.unwrap();
     assert_eq!(
@@ -288,6 +301,17 @@ struct Producer {
 }
 
 impl Actor for Producer {
+    /// A barrier: answered after everything sent to it before.
+    async fn handle_call(
+        &mut self,
+        _ctx: &mut Context,
+        _from: Pid,
+        _r: Ref,
+        _req: Message,
+    ) -> Result<Option<Message>, Reason> {
+        Ok(Some(Message::new(())))
+    }
+
     fn init(&mut self, ctx: &mut Context) -> HandleResult {
         self.token = Some(ctx.register_event(
             "ticks",
@@ -367,6 +391,8 @@ fn events_buffer_publish_notify_and_unregister() {
     for n in 1..=3u32 {
         node.send(producer, n).unwrap();
     }
+    // All three are published before anyone subscribes.
+    node.call(producer, 0u8, WAIT).unwrap();
     let ev = Event::new("ticks".into(), node.name());
     // A monitor subscriber gets the last two buffered values, then live ones.
     let (p, mrx) = Probe::new();

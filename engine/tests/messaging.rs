@@ -254,6 +254,9 @@ struct Deferred {
     pending: Option<(Pid, Ref, u32)>,
 }
 
+/// Asks a `Deferred` whether it holds a request.
+struct Holding;
+
 impl Actor for Deferred {
     async fn handle_call(
         &mut self,
@@ -262,6 +265,9 @@ impl Actor for Deferred {
         r: Ref,
         req: Message,
     ) -> Result<Option<Message>, Reason> {
+        if req.is::<Holding>() {
+            return Ok(Some(Message::new(self.pending.is_some())));
+        }
         let n = req.downcast::<u32>().unwrap_or(0);
         if n == 0 {
             return Ok(None); // never answered: the caller times out
@@ -306,8 +312,20 @@ fn call_gets_a_late_response_and_times_out_without_one() {
             )
             .unwrap();
         node.send(c, 4u32).unwrap();
-        // The callee answers from its next message.
-        std::thread::sleep(Duration::from_millis(20));
+        // Once the callee holds the request, it answers from its next message.
+        let mut holding = false;
+        for _ in 0..10_000 {
+            holding = node
+                .call(d, Holding, WAIT)
+                .unwrap()
+                .downcast::<bool>()
+                .unwrap();
+            if holding {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(holding);
         node.send(d, ()).unwrap();
         assert_eq!(next_as::<Result<u32, Error>>(&rx).1, Ok(40));
         // No answer at all: timeout.
