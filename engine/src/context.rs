@@ -92,7 +92,14 @@ impl Context {
     #[inline]
     pub fn send<T: Any + Send>(&mut self, to: impl Into<Target>, message: T) -> Result<(), Error> {
         let prio = self.cell.priority();
-        self.send_message_with(to.into(), Message::new(message), prio)
+        let env = Envelope {
+            from: self.pid(),
+            kind: Kind::Message(Message::new(message)),
+        };
+        match to.into() {
+            Target::Pid(pid) => Ok(self.shard.send_pid(pid, env, prio)?),
+            to => Ok(self.shard.send_env(to, env, prio)?),
+        }
     }
 
     /// Sends an already boxed message (to forward what a handler received).
@@ -118,14 +125,11 @@ impl Context {
         message: Message,
         prio: Priority,
     ) -> Result<(), Error> {
-        self.shard.send_env(
-            to,
-            Envelope {
-                from: self.pid(),
-                kind: Kind::Message(message),
-            },
-            prio,
-        )
+        let env = Envelope {
+            from: self.pid(),
+            kind: Kind::Message(message),
+        };
+        Ok(self.shard.send_env(to, env, prio)?)
     }
 
     /// Sends `message` to `to` after `after`. The timer lives on this shard; cancel it with
@@ -186,7 +190,7 @@ impl Context {
         };
         if let Err(e) = self.shard.send_env(to, env, Priority::Normal) {
             self.cell.ext().awaiting = None;
-            return Err(e);
+            return Err(e.into());
         }
         let t = self.shard.add_timer(
             timeout,
@@ -250,7 +254,7 @@ impl Context {
             from: self.pid(),
             kind: Kind::Exit(Box::new((reason, ExitVia::Pid))),
         };
-        self.shard.send_pid(to, env, Priority::Max)
+        Ok(self.shard.send_pid(to, env, Priority::Max)?)
     }
 
     /// Kills `to` (exit signal `kill`: immediate, not trappable, `terminate` is not called).
@@ -426,14 +430,11 @@ impl Context {
     pub fn unlink(&mut self, to: impl Into<Target>) -> Result<(), Error> {
         let (pid, _, _) = self.resolve(to.into())?;
         self.cell.ext().links.retain(|(p, _)| *p != pid);
-        self.shard.send_pid(
-            pid,
-            Envelope {
-                from: self.pid(),
-                kind: Kind::Unlink,
-            },
-            Priority::Max,
-        )
+        let env = Envelope {
+            from: self.pid(),
+            kind: Kind::Unlink,
+        };
+        Ok(self.shard.send_pid(pid, env, Priority::Max)?)
     }
 
     /// Monitors `to`: when it terminates, this process gets `MessageDownPid` (or
@@ -457,7 +458,7 @@ impl Context {
             from: self.pid(),
             kind: Kind::Demonitor(Box::default()),
         };
-        self.shard.send_pid(pid, env, Priority::Max)
+        Ok(self.shard.send_pid(pid, env, Priority::Max)?)
     }
 
     // ---- events ------------------------------------------------------------------------------

@@ -1,52 +1,133 @@
 //! Messages: any `'static + Send` Rust value, boxed once, plus the framework's own messages
 //! (exit, down, event, fallback) that arrive through the same door.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::fmt;
+use std::marker::PhantomData;
+use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
 use std::sync::Arc;
 
 use ergo_edf::{Alias, Atom, Event, Pid, ProcessId, Ref};
 
 use crate::Reason;
 
-/// A message as a handler receives it: an owned, type-erased value.
+/// A message as a handler receives it: an owned, type-erased `'static + Send` value.
+///
+/// Values of at most 8 bytes (integers, small enums, `Copy` handles) are stored inline, so
+/// sending them allocates nothing; larger values are boxed once. A message is 16 bytes either
+/// way.
 ///
 /// ```
 /// use ergo_engine::Message;
 /// let m = Message::new(42u64);
 /// assert!(m.is::<u64>());
 /// assert_eq!(m.downcast::<u64>().ok(), Some(42));
+/// let s = Message::new(String::from("hello"));
+/// assert_eq!(s.downcast_ref::<String>().map(|s| s.as_str()), Some("hello"));
 /// ```
-pub struct Message(Box<dyn Any + Send>);
+pub struct Message {
+    vt: &'static MsgVTable,
+    /// The value itself (inline) or a `Box<T>` turned into a raw pointer (boxed).
+    data: MaybeUninit<usize>,
+}
+
+struct MsgVTable {
+    type_id: fn() -> TypeId,
+    /// Drops the value held in `data`.
+    drop: unsafe fn(*mut MaybeUninit<usize>),
+    inline: bool,
+}
+
+struct VTableOf<T>(PhantomData<T>);
+
+impl<T: Any + Send> VTableOf<T> {
+    const INLINE: bool =
+        size_of::<T>() <= size_of::<usize>() && align_of::<T>() <= align_of::<usize>();
+    const VT: MsgVTable = MsgVTable {
+        type_id: TypeId::of::<T>,
+        drop: drop_value::<T>,
+        inline: Self::INLINE,
+    };
+}
+
+/// # Safety
+/// `data` holds a live value made by `Message::new::<T>`.
+unsafe fn drop_value<T: Any + Send>(data: *mut MaybeUninit<usize>) {
+    if VTableOf::<T>::INLINE {
+        // SAFETY: inline: `data` holds a `T` (size and alignment checked by `INLINE`).
+        unsafe { std::ptr::drop_in_place(data.cast::<T>()) }
+    } else {
+        // SAFETY: boxed: `data` holds the pointer from `Box::into_raw`, owned by this message.
+        unsafe { drop(Box::from_raw((*data).assume_init() as *mut T)) }
+    }
+}
 
 impl Message {
     /// Wraps a value.
     #[inline]
     pub fn new<T: Any + Send>(value: T) -> Message {
-        Message(Box::new(value))
+        let mut data = MaybeUninit::<usize>::uninit();
+        if VTableOf::<T>::INLINE {
+            // SAFETY: `T` fits in `data` (size and alignment checked by `INLINE`).
+            unsafe { data.as_mut_ptr().cast::<T>().write(value) };
+        } else {
+            data.write(Box::into_raw(Box::new(value)) as usize);
+        }
+        Message {
+            vt: &VTableOf::<T>::VT,
+            data,
+        }
     }
 
     /// Whether the value is a `T`.
     #[inline]
     pub fn is<T: Any>(&self) -> bool {
-        self.0.is::<T>()
+        (self.vt.type_id)() == TypeId::of::<T>()
     }
 
     /// Borrows the value as a `T`.
     #[inline]
     pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
-        self.0.downcast_ref()
+        if !self.is::<T>() {
+            return None;
+        }
+        if self.vt.inline {
+            // SAFETY: the value is a `T` (checked above) stored inline.
+            Some(unsafe { &*self.data.as_ptr().cast::<T>() })
+        } else {
+            // SAFETY: the value is a `T` (checked above) behind the boxed pointer.
+            Some(unsafe { &*(self.data.assume_init() as *const T) })
+        }
     }
 
     /// Takes the value out as a `T`, or gives the message back.
     #[inline]
     pub fn downcast<T: Any>(self) -> Result<T, Message> {
-        match self.0.downcast::<T>() {
-            Ok(b) => Ok(*b),
-            Err(b) => Err(Message(b)),
+        if !self.is::<T>() {
+            return Err(self);
+        }
+        let me = ManuallyDrop::new(self);
+        if me.vt.inline {
+            // SAFETY: the value is a `T` stored inline; `me` is never dropped, so it is moved
+            // out exactly once.
+            Ok(unsafe { me.data.as_ptr().cast::<T>().read() })
+        } else {
+            // SAFETY: the value is a `T` boxed by `new`; ownership of the box moves out here
+            // and `me` is never dropped.
+            Ok(*unsafe { Box::from_raw(me.data.assume_init() as *mut T) })
         }
     }
 }
+
+impl Drop for Message {
+    fn drop(&mut self) {
+        // SAFETY: `data` holds the live value `new` stored for this vtable.
+        unsafe { (self.vt.drop)(&mut self.data) }
+    }
+}
+
+// SAFETY: `Message::new` only accepts `Send` values.
+unsafe impl Send for Message {}
 
 impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -207,5 +288,42 @@ impl fmt::Debug for MessageEvent {
             .field("event", &self.event)
             .field("timestamp", &self.timestamp)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_and_boxed_values_round_trip() {
+        assert_eq!(std::mem::size_of::<Message>(), 16);
+        assert_eq!(Message::new(7u8).downcast::<u8>().ok(), Some(7));
+        assert_eq!(Message::new(-7i64).downcast::<i64>().ok(), Some(-7));
+        assert_eq!(Message::new(()).downcast::<()>().ok(), Some(()));
+        let big = [1u64, 2, 3, 4];
+        assert_eq!(Message::new(big).downcast::<[u64; 4]>().ok(), Some(big));
+        let m = Message::new(String::from("x"));
+        assert!(m.downcast_ref::<u8>().is_none());
+        let m = m.downcast::<u8>().expect_err("not a u8");
+        assert_eq!(m.downcast::<String>().ok().as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn dropping_a_message_drops_its_value_once() {
+        struct Counted(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        drop(Message::new(Counted(n.clone()))); // inline (8 bytes)
+        drop(Message::new((Counted(n.clone()), 5u64))); // boxed
+        let m = Message::new(Counted(n.clone()));
+        let c = m.downcast::<Counted>().ok();
+        assert_eq!(n.load(std::sync::atomic::Ordering::SeqCst), 2);
+        drop(c);
+        assert_eq!(n.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
 }

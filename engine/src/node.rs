@@ -123,7 +123,11 @@ impl NodeShared {
     }
 
     /// Mail for the reserved PIDs: responses to outside callers.
-    pub(crate) fn deliver_reserved(&self, id: u64, env: Envelope) -> Result<(), Error> {
+    pub(crate) fn deliver_reserved(
+        &self,
+        id: u64,
+        env: Envelope,
+    ) -> Result<(), crate::shard::Fail> {
         if id == EXTERNAL_ID {
             if let Kind::Response(b) = env.kind {
                 let (r, result) = *b;
@@ -330,7 +334,7 @@ impl Node {
     fn route(&self, to: Target, env: Envelope, prio: Priority) -> Result<(), Error> {
         if let Some(core) = shard::current() {
             if Arc::ptr_eq(&core.node, &self.0) {
-                return core.send_env(to, env, prio);
+                return Ok(core.send_env(to, env, prio)?);
             }
         }
         let s = &self.0;

@@ -288,7 +288,7 @@ enum Next {
 impl Future for NextEnvelope<'_> {
     type Output = Next;
 
-    #[inline]
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Next> {
         let cell = self.cell;
         if let Some(r) = cell.killed() {
@@ -329,7 +329,7 @@ struct Guard<'a, F> {
 impl<F: Future<Output = Result<T, Reason>>, T> Future for Guard<'_, F> {
     type Output = Result<T, Reason>;
 
-    #[inline]
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         // SAFETY: structural pinning of `fut`: it is never moved out of `self`.
         let this = unsafe { self.get_unchecked_mut() };

@@ -38,6 +38,34 @@ pub(crate) const EXTERNAL_ID: u64 = 0;
 /// The PID id the node uses as sender of its own signals.
 pub(crate) const NODE_ID: u64 = 1;
 
+/// Why a delivery failed, as the send path returns it (two words, returned in registers);
+/// converted into [`Error`] at the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fail {
+    ProcessUnknown,
+    MailboxFull,
+    NoConnection(ergo_edf::Atom),
+    NameUnknown(ergo_edf::Atom),
+}
+
+impl From<Fail> for Error {
+    #[cold]
+    fn from(f: Fail) -> Error {
+        match f {
+            Fail::ProcessUnknown => Error::ProcessUnknown,
+            Fail::MailboxFull => Error::MailboxFull,
+            Fail::NoConnection(a) => Error::NoConnection(a),
+            Fail::NameUnknown(a) => Error::NameUnknown(a),
+        }
+    }
+}
+
+impl From<Fail> for Reason {
+    fn from(f: Fail) -> Reason {
+        Reason::from(Error::from(f))
+    }
+}
+
 /// The low bits of a PID id name its shard (so at most 1024 shards).
 pub(crate) const SHARD_BITS: u32 = 10;
 const SHARD_MASK: u64 = (1 << SHARD_BITS) - 1;
@@ -279,29 +307,26 @@ impl ShardCore {
     // ---- sending ---------------------------------------------------------------------------
 
     /// Routes `env` to `to`, same shard directly, other shards through the outbound batch.
-    pub(crate) fn send_env(&self, to: Target, env: Envelope, prio: Priority) -> Result<(), Error> {
+    pub(crate) fn send_env(&self, to: Target, env: Envelope, prio: Priority) -> Result<(), Fail> {
         match to {
             Target::Pid(pid) => self.send_pid(pid, env, prio),
             Target::Name(n) => {
-                let pid = self.node.whereis(n).ok_or(Error::NameUnknown(n))?;
+                let pid = self.node.whereis(n).ok_or(Fail::NameUnknown(n))?;
                 self.send_pid(pid, env, prio)
             }
             Target::ProcessId(p) => {
                 if p.node != self.node.name {
-                    return Err(Error::NoConnection(p.node));
+                    return Err(Fail::NoConnection(p.node));
                 }
-                let pid = self
-                    .node
-                    .whereis(p.name)
-                    .ok_or(Error::NameUnknown(p.name))?;
+                let pid = self.node.whereis(p.name).ok_or(Fail::NameUnknown(p.name))?;
                 self.send_pid(pid, env, prio)
             }
             Target::Alias(a) => {
                 if a.node != self.node.name {
-                    return Err(Error::NoConnection(a.node));
+                    return Err(Fail::NoConnection(a.node));
                 }
                 if a.creation != self.node.creation {
-                    return Err(Error::ProcessUnknown);
+                    return Err(Fail::ProcessUnknown);
                 }
                 let s = shard_of(a.id[0]);
                 if s == self.index {
@@ -315,13 +340,13 @@ impl ShardCore {
     }
 
     #[inline]
-    pub(crate) fn send_pid(&self, pid: Pid, env: Envelope, prio: Priority) -> Result<(), Error> {
+    pub(crate) fn send_pid(&self, pid: Pid, env: Envelope, prio: Priority) -> Result<(), Fail> {
         self.routed.set(self.routed.get() + 1);
         if pid.node != self.name {
-            return Err(Error::NoConnection(pid.node));
+            return Err(Fail::NoConnection(pid.node));
         }
         if pid.creation != self.creation {
-            return Err(Error::ProcessUnknown);
+            return Err(Fail::ProcessUnknown);
         }
         if pid.id < FIRST_ID {
             return self.node.deliver_reserved(pid.id, env);
@@ -368,7 +393,7 @@ impl ShardCore {
     /// Puts `env` into the mailbox of process `id` on this shard (or handles it, for control
     /// envelopes), waking the process if it sleeps.
     #[inline]
-    pub(crate) fn deliver(&self, id: u64, env: Envelope, prio: Priority) -> Result<(), Error> {
+    pub(crate) fn deliver(&self, id: u64, env: Envelope, prio: Priority) -> Result<(), Fail> {
         // A one-entry cache of the last recipient: a stream of sends to one process skips the
         // table lookup.
         let cell = match self.last.take() {
@@ -377,13 +402,13 @@ impl ShardCore {
                 Some(c) => c.clone(),
                 None => {
                     self.undeliverable(id, env);
-                    return Err(Error::ProcessUnknown);
+                    return Err(Fail::ProcessUnknown);
                 }
             },
         };
         if cell.state.get() == ProcessState::Terminated {
             self.undeliverable(id, env);
-            return Err(Error::ProcessUnknown);
+            return Err(Fail::ProcessUnknown);
         }
         let r = self.deliver_to(&cell, env, prio);
         self.last.set(Some(cell));
@@ -391,7 +416,7 @@ impl ShardCore {
     }
 
     #[inline]
-    fn deliver_to(&self, cell: &Rc<ProcCell>, env: Envelope, prio: Priority) -> Result<(), Error> {
+    fn deliver_to(&self, cell: &Rc<ProcCell>, env: Envelope, prio: Priority) -> Result<(), Fail> {
         match env.kind {
             Kind::Message(_) => {
                 let lim = cell.limit.get();
@@ -428,7 +453,7 @@ impl ShardCore {
         Ok(())
     }
 
-    fn deliver_alias(&self, a: Alias, env: Envelope, prio: Priority) -> Result<(), Error> {
+    fn deliver_alias(&self, a: Alias, env: Envelope, prio: Priority) -> Result<(), Fail> {
         let ok = {
             let procs = self.procs.borrow();
             procs.get(&a.id[0]).is_some_and(|c| {
@@ -440,18 +465,18 @@ impl ShardCore {
         };
         if !ok {
             self.undeliverable_via(self.make_pid(a.id[0]), env);
-            return Err(Error::ProcessUnknown);
+            return Err(Fail::ProcessUnknown);
         }
         self.deliver(a.id[0], env, prio)
     }
 
-    fn mailbox_full(&self, cell: &ProcCell, env: Envelope) -> Result<(), Error> {
+    fn mailbox_full(&self, cell: &ProcCell, env: Envelope) -> Result<(), Fail> {
         let fb = cell.ext.borrow().as_ref().and_then(|e| e.fallback);
         let Some((name, tag)) = fb else {
-            return Err(Error::MailboxFull);
+            return Err(Fail::MailboxFull);
         };
         let Kind::Message(message) = env.kind else {
-            return Err(Error::MailboxFull);
+            return Err(Fail::MailboxFull);
         };
         let pid = self.make_pid(cell.id);
         let m = Message::new(MessageFallback { pid, tag, message });
