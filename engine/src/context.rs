@@ -81,6 +81,37 @@ impl Context {
         self.shard.make_ref()
     }
 
+    // ---- logging ----------------------------------------------------------------------------
+
+    /// This process's log level.
+    pub fn log_level(&self) -> crate::LogLevel {
+        crate::LogLevel::from_u8(self.cell.log_level.get())
+    }
+
+    /// Sets this process's log level.
+    pub fn set_log_level(&mut self, level: crate::LogLevel) {
+        self.cell.log_level.set(level.to_u8());
+    }
+
+    /// Logs at `level` through `tracing`, with this process's PID and name as fields, if
+    /// `level` passes the process's level. Returns whether the message was emitted.
+    ///
+    /// ```ignore
+    /// ctx.log(LogLevel::Info, format_args!("started with {} workers", n));
+    /// ```
+    pub fn log(&self, level: crate::LogLevel, args: std::fmt::Arguments<'_>) -> bool {
+        let pid = self.pid();
+        let name = self.name();
+        crate::log::emit(
+            self.log_level(),
+            level,
+            self.shard.node.name.as_str(),
+            Some(&pid),
+            name.as_ref().map(|n| n.as_str()),
+            args,
+        )
+    }
+
     // ---- sending ---------------------------------------------------------------------------
 
     /// Sends `message` to `to` with this process's default priority.

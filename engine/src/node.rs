@@ -30,6 +30,8 @@ pub struct NodeOptions {
     /// How long `stop` waits for processes to finish after asking them to shut down, before it
     /// terminates the rest by force (reason `shutdown` in both cases).
     pub stop_timeout: Duration,
+    /// The node's log level, and the default of its processes.
+    pub log_level: crate::LogLevel,
 }
 
 impl Default for NodeOptions {
@@ -38,6 +40,7 @@ impl Default for NodeOptions {
             shards: 0,
             pin: true,
             stop_timeout: Duration::from_secs(5),
+            log_level: crate::LogLevel::Info,
         }
     }
 }
@@ -89,6 +92,7 @@ pub(crate) struct NodeShared {
     rr: AtomicUsize,
     stopping: AtomicBool,
     stop_timeout: Duration,
+    pub(crate) log_level: std::sync::atomic::AtomicU8,
     threads: Mutex<Vec<JoinHandle<()>>>,
     pub(crate) apps: crate::application::Apps,
 }
@@ -223,6 +227,7 @@ impl Node {
             rr: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
             stop_timeout: options.stop_timeout,
+            log_level: std::sync::atomic::AtomicU8::new(options.log_level.to_u8()),
             threads: Mutex::new(Vec::new()),
             apps: Default::default(),
         });
@@ -268,6 +273,29 @@ impl Node {
     /// Number of shards.
     pub fn shards(&self) -> usize {
         self.0.shards.len()
+    }
+
+    /// The node's log level.
+    pub fn log_level(&self) -> crate::LogLevel {
+        crate::LogLevel::from_u8(self.0.log_level.load(Ordering::Relaxed))
+    }
+
+    /// Sets the node's log level (processes spawned later default to it).
+    pub fn set_log_level(&self, level: crate::LogLevel) {
+        self.0.log_level.store(level.to_u8(), Ordering::Relaxed);
+    }
+
+    /// Logs at `level` as the node (through `tracing`, if `level` passes the node's level).
+    /// Returns whether the message was emitted.
+    pub fn log(&self, level: crate::LogLevel, args: std::fmt::Arguments<'_>) -> bool {
+        crate::log::emit(
+            self.log_level(),
+            level,
+            self.0.name.as_str(),
+            None,
+            None,
+            args,
+        )
     }
 
     /// Whether `stop` has begun.

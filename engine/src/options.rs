@@ -58,6 +58,8 @@ pub struct SpawnOptions {
     pub shard: Option<usize>,
     /// Compression for remote sends (network issue).
     pub compression: Compression,
+    /// The process's log level; `None`: the node's.
+    pub log_level: Option<crate::LogLevel>,
 }
 
 impl SpawnOptions {

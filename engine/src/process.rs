@@ -183,6 +183,8 @@ pub(crate) struct ProcCell {
     pub(crate) flags: Cell<u8>,
     /// Main-queue limit; 0 = unbounded.
     pub(crate) limit: Cell<u32>,
+    /// The process's log level (`LogLevel` as a byte).
+    pub(crate) log_level: Cell<u8>,
     /// The parent's PID id (always on this node); 0 = spawned by the node.
     pub(crate) parent: Cell<u64>,
     pub(crate) mailbox: RefCell<Mailbox>,
@@ -200,6 +202,7 @@ impl ProcCell {
             state: Cell::new(ProcessState::Init),
             flags: Cell::new(0),
             limit: Cell::new(0),
+            log_level: Cell::new(crate::LogLevel::Info.to_u8()),
             parent: Cell::new(0),
             mailbox: RefCell::new(Mailbox::default()),
             waker: Cell::new(None),

@@ -580,6 +580,10 @@ impl ShardCore {
         let pid = self.make_pid(id);
         let cell = Rc::new(ProcCell::new(id));
         cell.limit.set(opts.mailbox_size);
+        let level = opts.log_level.unwrap_or_else(|| {
+            crate::LogLevel::from_u8(self.node.log_level.load(Ordering::Relaxed))
+        });
+        cell.log_level.set(level.to_u8());
         cell.set_priority(opts.send_priority);
         if opts.trap_exit {
             cell.set_flag(crate::process::FLAG_TRAP_EXIT, true);

@@ -496,3 +496,69 @@ fn node_identity_and_info() {
     node.stop();
     assert_eq!(node.info().processes, 0);
 }
+
+/// Logs one message per level and reports which ones passed its level.
+struct Logger;
+
+impl Actor for Logger {
+    async fn handle_call(
+        &mut self,
+        ctx: &mut Context,
+        _from: Pid,
+        _r: Ref,
+        req: Message,
+    ) -> Result<Option<Message>, Reason> {
+        if let Ok(level) = req.downcast::<ergo_engine::LogLevel>() {
+            ctx.set_log_level(level);
+        }
+        use ergo_engine::LogLevel::*;
+        let passed: Vec<bool> = [Debug, Info, Warning, Error]
+            .into_iter()
+            .map(|l| ctx.log(l, format_args!("level {l}")))
+            .collect();
+        Ok(Some(Message::new((ctx.log_level(), passed))))
+    }
+}
+
+#[test]
+fn log_levels_per_process_filter_messages() {
+    use ergo_engine::LogLevel;
+    let node = node("log", 1);
+    assert_eq!(node.log_level(), LogLevel::Info);
+    assert!(!node.log(LogLevel::Debug, format_args!("hidden")));
+    assert!(node.log(LogLevel::Warning, format_args!("shown")));
+    let inherit = node.spawn(Logger, SpawnOptions::default()).unwrap();
+    let quiet = node
+        .spawn(
+            Logger,
+            SpawnOptions {
+                log_level: Some(LogLevel::Error),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let r = |pid, lvl: Option<LogLevel>| -> (LogLevel, Vec<bool>) {
+        let m = match lvl {
+            Some(l) => node.call(pid, l, WAIT),
+            None => node.call(pid, (), WAIT),
+        };
+        m.unwrap().downcast().unwrap()
+    };
+    assert_eq!(
+        r(inherit, None),
+        (LogLevel::Info, vec![false, true, true, true])
+    );
+    assert_eq!(
+        r(quiet, None),
+        (LogLevel::Error, vec![false, false, false, true])
+    );
+    assert_eq!(
+        r(quiet, Some(LogLevel::Trace)),
+        (LogLevel::Trace, vec![true, true, true, true])
+    );
+    assert_eq!(
+        r(quiet, Some(LogLevel::Disabled)),
+        (LogLevel::Disabled, vec![false, false, false, false])
+    );
+    node.stop();
+}

@@ -20,6 +20,7 @@ pub fn node(name: &str, shards: usize) -> Node {
             shards,
             pin: false,
             stop_timeout: Duration::from_millis(500),
+            ..Default::default()
         },
     )
     .expect("node starts")
