@@ -310,6 +310,57 @@ impl Context {
         self.shard.spawn(actor, options, Some(self.pid()))
     }
 
+    /// Spawns a child on another shard (`shard`), for spreading work over cores. Its `init`
+    /// runs there; this waits for it without blocking this shard (like a `call`). On this
+    /// process's own shard it is the same as [`Context::spawn`].
+    pub async fn spawn_on<A: Actor>(
+        &mut self,
+        shard: usize,
+        actor: A,
+        options: SpawnOptions,
+    ) -> Result<Pid, Error> {
+        if shard == self.shard.index {
+            return self.spawn(actor, options);
+        }
+        let remote = self
+            .shard
+            .node
+            .shards
+            .get(shard)
+            .ok_or(Error::Invalid("no such shard"))?
+            .clone();
+        let me = self.pid();
+        let r = self.make_ref();
+        {
+            let mut e = self.cell.ext();
+            e.awaiting = Some(r);
+            e.reply = None;
+        }
+        remote.publish(vec![crate::shard::Item::Run(Box::new(move |core| {
+            let result = core.spawn(actor, options, Some(me)).map(Message::new);
+            let env = Envelope {
+                from: me,
+                kind: Kind::Response(Box::new((r, result))),
+            };
+            let _ = core.send_pid(me, env, Priority::Max);
+        }))]);
+        let t = self.shard.add_timer(
+            DEFAULT_CALL_TIMEOUT,
+            TimerAction::CallTimeout {
+                id: self.cell.id,
+                r,
+            },
+        );
+        self.cell.state.set(ProcessState::WaitResponse);
+        let res = CallWait { cell: &self.cell }.await;
+        self.shard.cancel_timer(t);
+        self.cell.state.set(ProcessState::Running);
+        res.map(|m| {
+            m.downcast::<Pid>()
+                .map_err(|_| Error::Invalid("spawn answered with no PID"))
+        })?
+    }
+
     /// Spawns a child registered under `name`.
     pub fn spawn_register<A: Actor>(
         &mut self,

@@ -53,8 +53,8 @@ pub struct SpawnOptions {
     pub send_priority: Priority,
     /// Environment variables of the process (readable with `Context::env`).
     pub env: Vec<(Atom, Arc<dyn Any + Send + Sync>)>,
-    /// The shard to start on (`Node::spawn` only; `Context::spawn` always uses the parent's
-    /// shard). `None`: round robin for `Node::spawn`.
+    /// The shard to start on, for `Node::spawn` (`None`: round robin). `Context::spawn` uses
+    /// the parent's shard; `Context::spawn_on` takes the shard as an argument.
     pub shard: Option<usize>,
     /// Compression for remote sends (network issue).
     pub compression: Compression,

@@ -469,3 +469,62 @@ fn notify_stop_when_the_last_subscriber_leaves() {
     assert_eq!(next_as::<MessageEventStop>(&prx).1.name, "ticks");
     node.stop();
 }
+
+#[test]
+fn spawn_on_another_shard_links_across_shards() {
+    let node = node("spawnon", 2);
+    struct Parent {
+        tx: std::sync::mpsc::Sender<Seen>,
+    }
+    impl Actor for Parent {
+        fn init(&mut self, ctx: &mut Context) -> HandleResult {
+            ctx.set_trap_exit(true);
+            Ok(())
+        }
+        async fn handle_message(
+            &mut self,
+            ctx: &mut Context,
+            from: Pid,
+            m: Message,
+        ) -> HandleResult {
+            if m.is::<u8>() {
+                let (p, _r) = Probe::new();
+                let opts = SpawnOptions {
+                    link_parent: true,
+                    ..Default::default()
+                };
+                let child = ctx.spawn_on(1, p, opts).await?;
+                let _ = self
+                    .tx
+                    .send(Seen::Message(from, Message::new((ctx.shard(), child))));
+                ctx.send(child, StopWith(Reason::custom("bye")))?;
+                return Ok(());
+            }
+            let _ = self.tx.send(Seen::Message(from, m));
+            Ok(())
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = node
+        .spawn(
+            Parent { tx },
+            SpawnOptions {
+                shard: Some(0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    node.send(p, 0u8).unwrap();
+    let (shard, child) = next_as::<(usize, Pid)>(&rx).1;
+    assert_eq!(shard, 0);
+    assert_ne!(child.id % 1024, 0, "the child lives on shard 1");
+    let (_, e) = next_as::<MessageExitPid>(&rx);
+    assert_eq!(
+        e,
+        MessageExitPid {
+            pid: child,
+            reason: Reason::custom("bye")
+        }
+    );
+    node.stop();
+}
