@@ -15,8 +15,8 @@ use std::sync::{Arc, OnceLock};
 use ergo_edf::registry::{register_schema, RegKind, TypeInfo};
 use ergo_edf::tags::*;
 use ergo_edf::{
-    Alias, Atom, DecodeCaches, Decoder, Edf, EncodeCaches, EncodeError, Encoder, Event, Field,
-    GoError, Pid, ProcessId, Ref, Time, TypeDesc, Value, FRAMEWORK_ERRORS,
+    Alias, Atom, CompactString, DecodeCaches, Decoder, Edf, EncodeCaches, EncodeError, Encoder,
+    Event, Field, GoError, Pid, ProcessId, Ref, Time, TypeDesc, Value, FRAMEWORK_ERRORS,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -577,6 +577,14 @@ proptest! {
         }
         prop_assert_eq!(long.len(), len);
         assert_typed_roundtrip(long);
+    }
+
+    #[test]
+    fn compact_strings_roundtrip(s in "\\PC{0,40}", v in vec("\\PC{0,30}", 0..4)) {
+        assert_typed_roundtrip(CompactString::from(s.as_str()));
+        // Same bytes as `String`.
+        prop_assert_eq!(ergo_edf::to_vec(&CompactString::from(s.as_str())).unwrap(), ergo_edf::to_vec(&s).unwrap());
+        assert_typed_roundtrip(v.iter().map(|x| CompactString::from(x.as_str())).collect::<Vec<_>>());
     }
 
     #[test]
