@@ -1,6 +1,7 @@
 //! The four cases of Go Ergo's serial benchmark (`ergo.services/benchmarks/serial`): String, Map,
 //! Complex and Nested, each encoded and decoded, without caches and with a connection's caches
-//! (atom `node1` = 256, every registered type, every registered error).
+//! (atom `node1` = 256, every registered type, every registered error). The same values with
+//! `CompactString` in place of `String` are also decoded (`edf/decode/<case>_compact/...`).
 //!
 //! Encoding appends to one reused buffer (cleared each iteration), so the codec is measured, not
 //! the allocator. At start the number of heap allocations per encode and per decode of each case
@@ -12,7 +13,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ergo_edf::{Atom, DecodeCaches, Edf, EncodeCaches, Pid, ProcessId};
+use ergo_edf::{Atom, CompactString, DecodeCaches, Edf, EncodeCaches, Pid, ProcessId};
 
 // ---------------------------------------------------------------------------------------------
 // Allocation counting
@@ -94,6 +95,84 @@ struct Nested {
     complex: Complex,
     complex_map: HashMap<String, Complex>,
     nested_map: HashMap<String, String>,
+}
+
+// The same values with `CompactString` (no allocation up to 24 bytes) instead of `String`;
+// decode-only benchmarks `<case>_compact`.
+
+#[derive(Edf, Debug, Clone, PartialEq)]
+#[edf(name = "#ergo.services/benchmarks/serial/CompactItem")]
+struct CompactItem {
+    name: CompactString,
+    id: i32,
+}
+
+#[derive(Edf, Debug, Clone, PartialEq)]
+#[edf(name = "#ergo.services/benchmarks/serial/CompactComplex")]
+struct CompactComplex {
+    name: CompactString,
+    id: i32,
+    tags: Vec<CompactString>,
+    metadata: HashMap<CompactString, CompactString>,
+    pid: Pid,
+    process_id: ProcessId,
+}
+
+#[derive(Edf, Debug, Clone, PartialEq)]
+#[edf(name = "#ergo.services/benchmarks/serial/CompactNested")]
+struct CompactNested {
+    name: CompactString,
+    id: i32,
+    complex: CompactComplex,
+    complex_map: HashMap<CompactString, CompactComplex>,
+    nested_map: HashMap<CompactString, CompactString>,
+}
+
+fn compact(s: &str) -> CompactString {
+    CompactString::from(s)
+}
+
+fn compact_map(m: &HashMap<String, String>) -> HashMap<CompactString, CompactString> {
+    m.iter().map(|(k, v)| (compact(k), compact(v))).collect()
+}
+
+fn compact_complex(c: &Complex) -> CompactComplex {
+    CompactComplex {
+        name: compact(&c.name),
+        id: c.id,
+        tags: c.tags.iter().map(|t| compact(t)).collect(),
+        metadata: compact_map(&c.metadata),
+        pid: c.pid,
+        process_id: c.process_id,
+    }
+}
+
+fn compact_item_map(m: &HashMap<String, Item>) -> HashMap<CompactString, CompactItem> {
+    m.iter()
+        .map(|(k, v)| {
+            (
+                compact(k),
+                CompactItem {
+                    name: compact(&v.name),
+                    id: v.id,
+                },
+            )
+        })
+        .collect()
+}
+
+fn compact_nested(n: &Nested) -> CompactNested {
+    CompactNested {
+        name: compact(&n.name),
+        id: n.id,
+        complex: compact_complex(&n.complex),
+        complex_map: n
+            .complex_map
+            .iter()
+            .map(|(k, v)| (compact(k), compact_complex(v)))
+            .collect(),
+        nested_map: compact_map(&n.nested_map),
+    }
 }
 
 fn strings(kv: &[(&str, &str)]) -> HashMap<String, String> {
@@ -186,6 +265,9 @@ fn caches() -> Caches {
     ergo_edf::ensure_registered::<Item>().unwrap();
     ergo_edf::ensure_registered::<Complex>().unwrap();
     ergo_edf::ensure_registered::<Nested>().unwrap();
+    ergo_edf::ensure_registered::<CompactItem>().unwrap();
+    ergo_edf::ensure_registered::<CompactComplex>().unwrap();
+    ergo_edf::ensure_registered::<CompactNested>().unwrap();
     let node1 = Atom::new("node1");
     let types: Vec<(u16, String)> = ergo_edf::registry::registered_types()
         .iter()
@@ -207,12 +289,13 @@ fn caches() -> Caches {
 // Benchmarks
 // ---------------------------------------------------------------------------------------------
 
-/// Encode and decode benchmarks of one case, without and with caches.
+/// Encode (unless `decode_only`) and decode benchmarks of one case, without and with caches.
 fn bench_case<T: Edf + PartialEq + std::fmt::Debug>(
     c: &mut Criterion,
     name: &str,
     value: &T,
     caches: &Caches,
+    decode_only: bool,
 ) {
     let modes: [(&str, &EncodeCaches, &DecodeCaches); 2] = [
         ("plain", EncodeCaches::none(), DecodeCaches::none()),
@@ -236,14 +319,16 @@ fn bench_case<T: Edf + PartialEq + std::fmt::Debug>(
             bytes.len()
         );
 
-        c.benchmark_group(format!("edf/encode/{name}"))
-            .bench_function(mode, |b| {
-                b.iter(|| {
-                    buf.clear();
-                    ergo_edf::encode(black_box(value), &mut buf, ec).unwrap();
-                    black_box(buf.len())
-                })
-            });
+        if !decode_only {
+            c.benchmark_group(format!("edf/encode/{name}"))
+                .bench_function(mode, |b| {
+                    b.iter(|| {
+                        buf.clear();
+                        ergo_edf::encode(black_box(value), &mut buf, ec).unwrap();
+                        black_box(buf.len())
+                    })
+                });
+        }
         c.benchmark_group(format!("edf/decode/{name}"))
             .bench_function(mode, |b| {
                 b.iter(|| ergo_edf::decode::<T>(black_box(&bytes), dc).unwrap())
@@ -253,10 +338,22 @@ fn bench_case<T: Edf + PartialEq + std::fmt::Debug>(
 
 fn serial(c: &mut Criterion) {
     let caches = caches();
-    bench_case(c, "string", &string_value(), &caches);
-    bench_case(c, "map", &map_value(), &caches);
-    bench_case(c, "complex", &complex_value(), &caches);
-    bench_case(c, "nested", &nested_value(), &caches);
+    let (string, map, complex, nested) =
+        (string_value(), map_value(), complex_value(), nested_value());
+    bench_case(c, "string", &string, &caches, false);
+    bench_case(c, "map", &map, &caches, false);
+    bench_case(c, "complex", &complex, &caches, false);
+    bench_case(c, "nested", &nested, &caches, false);
+    bench_case(c, "string_compact", &compact(&string), &caches, true);
+    bench_case(c, "map_compact", &compact_item_map(&map), &caches, true);
+    bench_case(
+        c,
+        "complex_compact",
+        &compact_complex(&complex),
+        &caches,
+        true,
+    );
+    bench_case(c, "nested_compact", &compact_nested(&nested), &caches, true);
 }
 
 criterion_group!(benches, serial);
