@@ -19,7 +19,14 @@ pub struct Decoder<'a> {
     pos: usize,
     caches: &'a DecodeCaches,
     depth: usize,
+    /// Elements without bytes (of `[N]T` where `T` has an empty body) this decode may still make.
+    empty_budget: usize,
 }
+
+/// Elements with empty bodies a decode may make per input byte (plus a fixed allowance): values
+/// like `[65][0]bool{}` are legal, but nested empty arrays must not multiply into gigabytes.
+const EMPTY_PER_BYTE: usize = 64;
+const EMPTY_ALLOWANCE: usize = 4096;
 
 impl<'a> Decoder<'a> {
     /// A decoder over `input`, with the sender's caches.
@@ -30,6 +37,8 @@ impl<'a> Decoder<'a> {
             pos: 0,
             caches,
             depth: 0,
+            empty_budget: EMPTY_ALLOWANCE
+                .saturating_add(input.len().saturating_mul(EMPTY_PER_BYTE)),
         }
     }
 
@@ -322,6 +331,23 @@ impl<'a> Decoder<'a> {
     #[inline]
     pub fn capacity_for(&self, count: usize, min_body: usize) -> usize {
         count.min(self.remaining() / min_body.max(1))
+    }
+
+    /// Accounts for `n` elements whose bodies take no bytes; fails once the decode has made more
+    /// than its input can justify (see [`Decoder::new`]).
+    #[inline]
+    pub fn spend_empty(&mut self, n: usize) -> Result<(), DecodeError> {
+        match self.empty_budget.checked_sub(n) {
+            Some(left) => {
+                self.empty_budget = left;
+                Ok(())
+            }
+            None => Err(DecodeError::CountTooLarge {
+                what: "empty elements",
+                count: n as u64,
+                remaining: self.remaining(),
+            }),
+        }
     }
 
     /// Enters one nesting level; fails past [`MAX_DEPTH`].

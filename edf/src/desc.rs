@@ -22,11 +22,11 @@ pub enum TypeDesc {
     /// A basic type, by its one-byte tag (`0x8c..=0x9c`, `0xaa..=0xaf`).
     Basic(u8),
     /// `[]T`.
-    Slice(Box<TypeDesc>),
+    Slice(Arc<TypeDesc>),
     /// `[N]T`.
-    Array(u32, Box<TypeDesc>),
+    Array(u32, Arc<TypeDesc>),
     /// `map[K]V`.
-    Map(Box<TypeDesc>, Box<TypeDesc>),
+    Map(Arc<TypeDesc>, Arc<TypeDesc>),
     /// A registered (named) type.
     Registered(Arc<TypeInfo>),
 }
@@ -77,15 +77,15 @@ impl TypeDesc {
         let tag = dec.u8()?;
         let d = match tag {
             ANY => TypeDesc::Any,
-            SLICE => TypeDesc::Slice(Box::new(TypeDesc::read(dec)?)),
+            SLICE => TypeDesc::Slice(Arc::new(TypeDesc::read(dec)?)),
             ARRAY => {
                 let n = dec.u32()?;
-                TypeDesc::Array(n, Box::new(TypeDesc::read(dec)?))
+                TypeDesc::Array(n, Arc::new(TypeDesc::read(dec)?))
             }
             MAP => {
                 let k = TypeDesc::read(dec)?;
                 let v = TypeDesc::read(dec)?;
-                TypeDesc::Map(Box::new(k), Box::new(v))
+                TypeDesc::Map(Arc::new(k), Arc::new(v))
             }
             REGISTERED => TypeDesc::Registered(dec.registered_type()?),
             t if is_basic_tag(t) => TypeDesc::Basic(t),

@@ -53,6 +53,9 @@ pub enum EncodeError {
     /// Nesting deeper than the codec allows.
     #[error("value nested deeper than {0} levels")]
     TooDeep(usize),
+    /// A Rust type without an EDF mapping (Go: "no encoder for type").
+    #[error("no encoder for this type (register it, or send a type with an EDF mapping)")]
+    NoEncoder,
     /// A time Go cannot represent.
     #[error("time cannot be encoded: {0}")]
     BadTime(&'static str),

@@ -34,6 +34,7 @@
 
 extern crate self as ergo_edf;
 
+mod any;
 mod atom;
 mod cache;
 mod decode;
@@ -48,6 +49,7 @@ mod time;
 mod typed;
 mod value;
 
+pub use any::{decode_any, encode_any};
 pub use atom::{
     atom_table_limit, set_atom_table_limit, Atom, AtomBuildHasher, AtomHasher, AtomMap,
 };

@@ -172,6 +172,7 @@ pub trait EdfCustom: Sized {
 struct Registry {
     by_name: HashMap<Box<str>, Arc<TypeInfo>>,
     by_index: Vec<Arc<TypeInfo>>,
+    by_type: HashMap<TypeId, Arc<TypeInfo>>,
 }
 
 static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(Default::default);
@@ -205,6 +206,9 @@ fn insert(
     });
     reg.by_name.insert(name.into(), info.clone());
     reg.by_index.push(info.clone());
+    if let Some((t, ..)) = info.rust {
+        reg.by_type.insert(t, info.clone());
+    }
     Ok(info)
 }
 
@@ -264,6 +268,12 @@ pub fn register_schema(name: &str, kind: RegKind) -> Result<Arc<TypeInfo>, Regis
 pub fn lookup(name: &str) -> Option<Arc<TypeInfo>> {
     let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
     reg.by_name.get(name).cloned()
+}
+
+/// The entry registered for this Rust type.
+pub fn lookup_type_id(t: TypeId) -> Option<Arc<TypeInfo>> {
+    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    reg.by_type.get(&t).cloned()
 }
 
 /// The entry with this registration index.

@@ -45,19 +45,22 @@ impl Time {
         self.seconds - UNIX_TO_INTERNAL
     }
 
-    /// Writes the Go `MarshalBinary` body (15 or 16 bytes).
-    /// Fails, as Go's does, for an offset of exactly -1 minute (that value means UTC) or one
-    /// outside i16 minutes.
+    /// Writes the Go `MarshalBinary` body (15 or 16 bytes). Fails for an offset of exactly
+    /// -60 s (Go's UTC marker) or one whose minutes do not fit an i16.
     pub(crate) fn marshal(&self, out: &mut Vec<u8>) -> Result<(), crate::EncodeError> {
         let (version, minutes, secs) = match self.offset {
-            None => (1u8, -1i16, 0i8),
+            None => (1u8, -1i16, 0u8),
+            Some(-60) => {
+                return Err(crate::EncodeError::BadTime(
+                    "zone offset of -1 minute (the UTC marker)",
+                ))
+            }
             Some(off) => {
-                let minutes = i16::try_from(off / 60)
+                // Floor division keeps the seconds byte in 0..60, which Go reads back unsigned.
+                // (Go's own encoder truncates and so misreads negative offsets with seconds.)
+                let minutes = i16::try_from(off.div_euclid(60))
                     .map_err(|_| crate::EncodeError::BadTime("zone offset out of range"))?;
-                let secs = (off % 60) as i8;
-                if minutes == -1 && secs == 0 {
-                    return Err(crate::EncodeError::BadTime("zone offset of -1 minute"));
-                }
+                let secs = off.rem_euclid(60) as u8;
                 (if secs != 0 { 2 } else { 1 }, minutes, secs)
             }
         };
@@ -66,12 +69,13 @@ impl Time {
         out.extend_from_slice(&self.nanos.to_be_bytes());
         out.extend_from_slice(&minutes.to_be_bytes());
         if version == 2 {
-            out.push(secs as u8);
+            out.push(secs);
         }
         Ok(())
     }
 
-    /// Parses a Go `MarshalBinary` body.
+    /// Parses a Go `MarshalBinary` body as Go does: offset = minutes * 60 + the (unsigned)
+    /// version-2 seconds byte, and a total of -60 s means UTC. Every time it accepts re-encodes.
     pub(crate) fn unmarshal(b: &[u8]) -> Result<Time, crate::DecodeError> {
         use crate::DecodeError::BadTime;
         let (&version, rest) = b.split_first().ok_or(BadTime("empty"))?;
@@ -85,19 +89,18 @@ impl Time {
         }
         let seconds = i64::from_be_bytes(rest[0..8].try_into().map_err(|_| BadTime("seconds"))?);
         let nanos = i32::from_be_bytes(rest[8..12].try_into().map_err(|_| BadTime("nanos"))?);
-        let minutes = i16::from_be_bytes([rest[12], rest[13]]);
-        let extra = if version == 2 {
-            i32::from(rest[14] as i8)
-        } else {
-            0
-        };
         if !(0..1_000_000_000).contains(&nanos) {
             return Err(BadTime("nanoseconds out of range"));
         }
-        let offset = if minutes == -1 && extra == 0 {
+        let minutes = i16::from_be_bytes([rest[12], rest[13]]);
+        let extra = if version == 2 { i32::from(rest[14]) } else { 0 };
+        let total = i32::from(minutes) * 60 + extra;
+        let offset = if total == -60 {
             None
+        } else if i16::try_from(total.div_euclid(60)).is_err() {
+            return Err(BadTime("zone offset out of range"));
         } else {
-            Some(i32::from(minutes) * 60 + extra)
+            Some(total)
         };
         Ok(Time {
             seconds,
@@ -167,6 +170,36 @@ mod tests {
         assert_eq!(out.len(), 16);
         assert_eq!(out[0], 2);
         assert_eq!(Time::unmarshal(&out).unwrap(), t);
+    }
+
+    #[test]
+    fn every_time_that_decodes_re_encodes() {
+        // minutes -1 with 0 seconds and minutes -2 with +60 seconds both mean UTC (Go).
+        let mut utc2 = vec![2u8];
+        utc2.extend_from_slice(&[0; 12]);
+        utc2.extend_from_slice(&[0xff, 0xfe, 60]);
+        assert_eq!(Time::unmarshal(&utc2).unwrap().offset, None);
+        // A negative offset with seconds round-trips through our (floor) encoding.
+        let t = Time {
+            seconds: 1,
+            nanos: 0,
+            offset: Some(-3723),
+        };
+        let mut out = Vec::new();
+        t.marshal(&mut out).unwrap();
+        assert_eq!(Time::unmarshal(&out).unwrap(), t);
+        // The largest minutes plus seconds no longer fit: refused on decode, not on re-encode.
+        let mut big = vec![2u8];
+        big.extend_from_slice(&[0; 12]);
+        big.extend_from_slice(&[0x7f, 0xff, 200]);
+        assert!(Time::unmarshal(&big).is_err());
+        assert!(Time {
+            seconds: 0,
+            nanos: 0,
+            offset: Some(-60)
+        }
+        .marshal(&mut Vec::new())
+        .is_err());
     }
 
     #[test]

@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash};
+use std::sync::Arc;
 
 use crate::decode::Decoder;
 use crate::desc::TypeDesc;
@@ -94,7 +95,7 @@ pub trait Edf: Sized {
     }
     #[doc(hidden)]
     fn slice_type_desc() -> Result<TypeDesc, RegisterError> {
-        Ok(TypeDesc::Slice(Box::new(Self::type_desc()?)))
+        Ok(TypeDesc::Slice(Arc::new(Self::type_desc()?)))
     }
     #[doc(hidden)]
     fn encode_slice(
@@ -574,7 +575,7 @@ impl<T: Edf, const N: usize> Edf for [T; N] {
         T::read_desc(dec)
     }
     fn type_desc() -> Result<TypeDesc, RegisterError> {
-        Ok(TypeDesc::Array(N as u32, Box::new(T::type_desc()?)))
+        Ok(TypeDesc::Array(N as u32, Arc::new(T::type_desc()?)))
     }
     fn encode_body(&self, enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
         for it in self {
@@ -626,8 +627,8 @@ fn read_map_desc<K: Edf, V: Edf>(dec: &mut Decoder<'_>) -> Result<(), DecodeErro
 
 fn map_type_desc<K: Edf, V: Edf>() -> Result<TypeDesc, RegisterError> {
     Ok(TypeDesc::Map(
-        Box::new(K::type_desc()?),
-        Box::new(V::type_desc()?),
+        Arc::new(K::type_desc()?),
+        Arc::new(V::type_desc()?),
     ))
 }
 

@@ -279,13 +279,9 @@ impl Value {
                         remaining: dec.remaining(),
                     });
                 }
-                if min == 0 && n > dec.remaining().max(1) * 64 {
-                    // Elements with no bytes (e.g. [N][0]int): bound the work anyway.
-                    return Err(DecodeError::CountTooLarge {
-                        what: "array",
-                        count: n as u64,
-                        remaining: dec.remaining(),
-                    });
+                if min == 0 {
+                    // Elements with no bytes (e.g. [N][0]int) are bounded by a decode-wide budget.
+                    dec.spend_empty(n)?;
                 }
                 let mut items = Vec::with_capacity(dec.capacity_for(n, min));
                 for _ in 0..n {
@@ -364,12 +360,12 @@ impl Value {
     /// The descriptor of an unregistered composite value.
     fn composite_desc(&self) -> TypeDesc {
         match self {
-            Value::Slice { elem, .. } => TypeDesc::Slice(Box::new(elem.clone())),
+            Value::Slice { elem, .. } => TypeDesc::Slice(Arc::new(elem.clone())),
             Value::Array { elem, items } => {
-                TypeDesc::Array(items.len() as u32, Box::new(elem.clone()))
+                TypeDesc::Array(items.len() as u32, Arc::new(elem.clone()))
             }
             Value::Map { key, value, .. } => {
-                TypeDesc::Map(Box::new(key.clone()), Box::new(value.clone()))
+                TypeDesc::Map(Arc::new(key.clone()), Arc::new(value.clone()))
             }
             _ => TypeDesc::Any,
         }

@@ -354,3 +354,62 @@ fn go_int_and_int64_stay_distinct() {
         hex::decode("8200029d96ff").unwrap()
     );
 }
+
+#[test]
+fn empty_elements_are_bounded_across_the_whole_decode() {
+    // Go's encoding of [65][0]bool{} decodes, with or without trailing bytes.
+    let v = hex::decode("82000b9e000000419e0000000091").unwrap();
+    assert!(decode_value(&v).is_ok());
+    // Nested empty arrays multiplying to 16.7 M elements from 83 bytes: refused quickly.
+    let mut bomb = hex::decode("8200109e000010009e000010009e0000000096").unwrap();
+    bomb.extend([0u8; 64]);
+    assert!(matches!(
+        decode_value(&bomb),
+        Err(DecodeError::CountTooLarge {
+            what: "empty elements",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn descriptors_are_shared_not_copied_per_element() {
+    // A slice of 4000 nil maps whose key type is a large descriptor: decoding stays cheap
+    // (each element shares the descriptor instead of copying it).
+    fn t(d: u32, out: &mut Vec<u8>) {
+        if d == 0 {
+            out.push(0x96);
+        } else {
+            out.push(0x9f);
+            t(d - 1, out);
+            t(d - 1, out);
+        }
+    }
+    let mut d = vec![0x9d, 0x9f];
+    t(10, &mut d);
+    d.push(0x96);
+    let n = 4000u32;
+    let mut b = vec![0x82];
+    b.extend((d.len() as u16).to_be_bytes());
+    b.extend(&d);
+    b.push(0x9d);
+    b.extend(n.to_be_bytes());
+    b.extend(std::iter::repeat_n(0xffu8, n as usize));
+    let Ok(Value::Slice {
+        items: Some(items), ..
+    }) = decode_value(&b)
+    else {
+        panic!()
+    };
+    assert_eq!(items.len(), 4000);
+    let (Value::Map { key: k0, .. }, Value::Map { key: k1, .. }) = (&items[0], &items[1]) else {
+        panic!()
+    };
+    let (TypeDesc::Map(a, _), TypeDesc::Map(b2, _)) = (k0, k1) else {
+        panic!()
+    };
+    assert!(
+        std::sync::Arc::ptr_eq(a, b2),
+        "element descriptors share one allocation"
+    );
+}

@@ -89,15 +89,15 @@ fn registered() -> &'static Types {
                 },
                 Field {
                     name: "N".into(),
-                    desc: TypeDesc::Slice(Box::new(TypeDesc::Basic(INT))),
+                    desc: TypeDesc::Slice(Arc::new(TypeDesc::Basic(INT))),
                 },
             ]),
         );
         let any_map = schema(
             "#proptest/AnyMap",
             RegKind::Named(TypeDesc::Map(
-                Box::new(TypeDesc::Basic(STRING)),
-                Box::new(TypeDesc::Any),
+                Arc::new(TypeDesc::Basic(STRING)),
+                Arc::new(TypeDesc::Any),
             )),
         );
         let custom = schema("#proptest/Custom", RegKind::Custom);
@@ -297,11 +297,11 @@ fn type_desc(depth: u32) -> BoxedStrategy<TypeDesc> {
     let inner = type_desc(depth - 1);
     prop_oneof![
         2 => leaf,
-        1 => inner.clone().prop_map(|e| TypeDesc::Slice(Box::new(e))),
+        1 => inner.clone().prop_map(|e| TypeDesc::Slice(Arc::new(e))),
         // No zero-length arrays below the top: as in Go, a slice or map count larger than the
         // bytes that remain is rejected, which zero-width elements would trip.
-        1 => (1u32..4, inner.clone()).prop_map(|(n, e)| TypeDesc::Array(n, Box::new(e))),
-        1 => (inner.clone(), inner).prop_map(|(k, v)| TypeDesc::Map(Box::new(k), Box::new(v))),
+        1 => (1u32..4, inner.clone()).prop_map(|(n, e)| TypeDesc::Array(n, Arc::new(e))),
+        1 => (inner.clone(), inner).prop_map(|(k, v)| TypeDesc::Map(Arc::new(k), Arc::new(v))),
     ]
     .boxed()
 }
@@ -310,9 +310,9 @@ fn type_desc(depth: u32) -> BoxedStrategy<TypeDesc> {
 fn composite_desc(depth: u32) -> BoxedStrategy<TypeDesc> {
     let inner = type_desc(depth.saturating_sub(1));
     prop_oneof![
-        inner.clone().prop_map(|e| TypeDesc::Slice(Box::new(e))),
-        (0u32..4, inner.clone()).prop_map(|(n, e)| TypeDesc::Array(n, Box::new(e))),
-        (inner.clone(), inner).prop_map(|(k, v)| TypeDesc::Map(Box::new(k), Box::new(v))),
+        inner.clone().prop_map(|e| TypeDesc::Slice(Arc::new(e))),
+        (0u32..4, inner.clone()).prop_map(|(n, e)| TypeDesc::Array(n, Arc::new(e))),
+        (inner.clone(), inner).prop_map(|(k, v)| TypeDesc::Map(Arc::new(k), Arc::new(v))),
     ]
     .boxed()
 }
@@ -345,7 +345,7 @@ fn body_of(desc: TypeDesc, depth: u32) -> BoxedStrategy<Value> {
         TypeDesc::Basic(t) => basic_of(t),
         TypeDesc::Slice(e) => {
             let elem = (*e).clone();
-            option::weighted(0.85, vec(body_of(*e, d), 0..4))
+            option::weighted(0.85, vec(body_of((*e).clone(), d), 0..4))
                 .prop_map(move |items| Value::Slice {
                     elem: elem.clone(),
                     items,
@@ -354,7 +354,7 @@ fn body_of(desc: TypeDesc, depth: u32) -> BoxedStrategy<Value> {
         }
         TypeDesc::Array(n, e) => {
             let elem = (*e).clone();
-            vec(body_of(*e, d), n as usize..=n as usize)
+            vec(body_of((*e).clone(), d), n as usize..=n as usize)
                 .prop_map(move |items| Value::Array {
                     elem: elem.clone(),
                     items,
@@ -363,13 +363,16 @@ fn body_of(desc: TypeDesc, depth: u32) -> BoxedStrategy<Value> {
         }
         TypeDesc::Map(k, v) => {
             let (key, value) = ((*k).clone(), (*v).clone());
-            option::weighted(0.85, vec((body_of(*k, d), body_of(*v, d)), 0..4))
-                .prop_map(move |entries| Value::Map {
-                    key: key.clone(),
-                    value: value.clone(),
-                    entries,
-                })
-                .boxed()
+            option::weighted(
+                0.85,
+                vec((body_of((*k).clone(), d), body_of((*v).clone(), d)), 0..4),
+            )
+            .prop_map(move |entries| Value::Map {
+                key: key.clone(),
+                value: value.clone(),
+                entries,
+            })
+            .boxed()
         }
         TypeDesc::Registered(info) => registered_body(info, d),
     }

@@ -135,7 +135,7 @@ fn register_all() -> Vec<(u16, String)> {
             ("Kid", TypeDesc::Registered(child.clone())),
             (
                 "Kids",
-                TypeDesc::Slice(Box::new(TypeDesc::Registered(child.clone()))),
+                TypeDesc::Slice(Arc::new(TypeDesc::Registered(child.clone()))),
             ),
             ("Blob", basic(BINARY)),
             ("Any", TypeDesc::Any),
@@ -192,17 +192,17 @@ fn register_all() -> Vec<(u16, String)> {
     add(4199, &my_string);
     let my_ints = reg(
         "#vectorsgen/msgs/MyInts",
-        RegKind::Named(TypeDesc::Slice(Box::new(basic(INT)))),
+        RegKind::Named(TypeDesc::Slice(Arc::new(basic(INT)))),
     );
     add(4200, &my_ints);
     let my_map = reg(
         "#vectorsgen/msgs/MyMap",
-        RegKind::Named(TypeDesc::Map(Box::new(basic(STRING)), Box::new(basic(INT)))),
+        RegKind::Named(TypeDesc::Map(Arc::new(basic(STRING)), Arc::new(basic(INT)))),
     );
     add(4201, &my_map);
     let my_arr = reg(
         "#vectorsgen/msgs/MyArr",
-        RegKind::Named(TypeDesc::Array(3, Box::new(basic(UINT8)))),
+        RegKind::Named(TypeDesc::Array(3, Arc::new(basic(UINT8)))),
     );
     add(4202, &my_arr);
     let order = reg(
@@ -212,7 +212,7 @@ fn register_all() -> Vec<(u16, String)> {
             ("Item", basic(STRING)),
             ("Qty", basic(UINT16)),
             ("Price", basic(FLOAT64)),
-            ("Tags", TypeDesc::Slice(Box::new(basic(STRING)))),
+            ("Tags", TypeDesc::Slice(Arc::new(basic(STRING)))),
         ]),
     );
     add(4203, &order);
@@ -223,14 +223,14 @@ fn register_all() -> Vec<(u16, String)> {
     let any_map = reg(
         "#fuzz/AnyMap",
         RegKind::Named(TypeDesc::Map(
-            Box::new(TypeDesc::Any),
-            Box::new(TypeDesc::Any),
+            Arc::new(TypeDesc::Any),
+            Arc::new(TypeDesc::Any),
         )),
     );
     add(5001, &any_map);
     let any_arr = reg(
         "#fuzz/AnyArr",
-        RegKind::Named(TypeDesc::Array(2, Box::new(TypeDesc::Any))),
+        RegKind::Named(TypeDesc::Array(2, Arc::new(TypeDesc::Any))),
     );
     add(5002, &any_arr);
     let nest = reg(
@@ -239,18 +239,18 @@ fn register_all() -> Vec<(u16, String)> {
             ("Parent", TypeDesc::Registered(parent.clone())),
             (
                 "Lists",
-                TypeDesc::Slice(Box::new(TypeDesc::Registered(my_ints.clone()))),
+                TypeDesc::Slice(Arc::new(TypeDesc::Registered(my_ints.clone()))),
             ),
             (
                 "Points",
                 TypeDesc::Map(
-                    Box::new(TypeDesc::Registered(my_string.clone())),
-                    Box::new(TypeDesc::Registered(point.clone())),
+                    Arc::new(TypeDesc::Registered(my_string.clone())),
+                    Arc::new(TypeDesc::Registered(point.clone())),
                 ),
             ),
             (
                 "Empties",
-                TypeDesc::Array(4, Box::new(TypeDesc::Registered(empty.clone()))),
+                TypeDesc::Array(4, Arc::new(TypeDesc::Registered(empty.clone()))),
             ),
             ("Event", TypeDesc::Registered(event.clone())),
         ]),
