@@ -388,3 +388,32 @@ pub fn memusage(shards: usize, n: u64) -> Result<Outcome, Error> {
         bytes_per_process: after.saturating_sub(before) as f64 / procs.max(1) as f64,
     })
 }
+
+/// Runs one memusage measurement in a child process (this binary, `run memusage --json`) and
+/// reads its JSON line.
+pub fn memusage_in_child(shards: usize) -> Result<Outcome, Error> {
+    let exe = std::env::current_exe().map_err(|e| Error::Os(e.to_string()))?;
+    let out = std::process::Command::new(exe)
+        .args([
+            "run",
+            "memusage",
+            "--json",
+            "--in-process",
+            "--shards",
+            &shards.to_string(),
+        ])
+        .output()
+        .map_err(|e| Error::Os(e.to_string()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("\"memusage\""))
+        .ok_or(Error::Os("memusage child printed nothing".into()))?;
+    let v: serde_json::Value = serde_json::from_str(line).map_err(|e| Error::Os(e.to_string()))?;
+    let f = |k: &str| v.get(k).and_then(|x| x.as_f64()).unwrap_or(0.0);
+    Ok(Outcome::Memory {
+        processes: f("processes") as u64,
+        spawn_seconds: f("spawn_seconds"),
+        bytes_per_process: f("bytes_per_process"),
+    })
+}

@@ -5,6 +5,8 @@
 //! `--json` one JSON object. With `--runs N` each scenario runs N times and the median is
 //! printed.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -37,6 +39,10 @@ enum Cmd {
         /// Shards (0 = one per core).
         #[arg(long, default_value_t = 0)]
         shards: usize,
+        /// Measure memusage in this OS process (by default each memusage run gets a fresh one,
+        /// since memory freed by earlier scenarios stays with the allocator and hides growth).
+        #[arg(long, hide = true)]
+        in_process: bool,
     },
 }
 
@@ -65,6 +71,7 @@ fn main() -> ExitCode {
             json,
             runs,
             shards,
+            in_process,
         } => {
             let runs = runs.max(1);
             if !json {
@@ -82,9 +89,10 @@ fn main() -> ExitCode {
                         local::median(runs, || local::one_to_one(shards, 3_000_000, true))
                     }
                     Scenario::LocalNN => local::median(runs, || local::n_to_n(shards, 1_000_000)),
-                    Scenario::MemUsage => {
+                    Scenario::MemUsage if in_process => {
                         local::median(runs, || local::memusage(shards, 1_000_000))
                     }
+                    Scenario::MemUsage => local::median(runs, || local::memusage_in_child(shards)),
                 };
                 match r {
                     Ok(r) => r.print(json, runs),

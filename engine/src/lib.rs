@@ -19,7 +19,7 @@
 //! - **Shutdown**: [`Node::stop`] stops applications, then every process with reason
 //!   `shutdown`, then the shards.
 //!
-//! ```no_run
+//! ```
 //! use ergo_engine::{Actor, Context, HandleResult, Message, Node, NodeOptions, Pid, SpawnOptions};
 //! use std::time::Duration;
 //!

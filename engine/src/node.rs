@@ -165,7 +165,7 @@ impl NodeShared {
 
 /// A running node. Cheap to clone; every clone is the same node.
 ///
-/// ```no_run
+/// ```
 /// use ergo_engine::{Actor, Node, NodeOptions, SpawnOptions};
 /// struct Idle;
 /// impl Actor for Idle {}
