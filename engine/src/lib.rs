@@ -71,7 +71,7 @@ pub use message::{
     MessageEvent, MessageEventStart, MessageEventStop, MessageExitAlias, MessageExitEvent,
     MessageExitPid, MessageExitProcessId, MessageFallback, MessageOptions, Priority,
 };
-pub use node::{rss_bytes, Node, NodeInfo, NodeOptions, ShardInfo};
+pub use node::{rss_bytes, Node, NodeInfo, NodeOptions, ProcessInfo, ShardInfo};
 pub use options::{Compression, Fallback, SpawnOptions};
 pub use pool::Pool;
 pub use process::ProcessState;

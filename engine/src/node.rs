@@ -66,6 +66,35 @@ pub struct NodeInfo {
     pub shards: Vec<ShardInfo>,
 }
 
+/// One process's figures (`Node::process_info`).
+#[derive(Clone, Debug)]
+pub struct ProcessInfo {
+    /// Its PID.
+    pub pid: Pid,
+    /// Its registered name.
+    pub name: Option<Atom>,
+    /// Its state.
+    pub state: crate::ProcessState,
+    /// The shard it runs on.
+    pub shard: usize,
+    /// Its parent, if another process spawned it.
+    pub parent: Option<Pid>,
+    /// Messages waiting in all four queues.
+    pub mailbox: usize,
+    /// The Main-queue bound (0 = unbounded).
+    pub mailbox_limit: u32,
+    /// Processes linked to it.
+    pub links: usize,
+    /// Monitors held on it.
+    pub monitored_by: usize,
+    /// Its aliases.
+    pub aliases: usize,
+    /// Whether it traps exits.
+    pub trap_exit: bool,
+    /// Its log level.
+    pub log_level: crate::LogLevel,
+}
+
 /// One shard's figures.
 #[derive(Clone, Debug)]
 pub struct ShardInfo {
@@ -512,6 +541,42 @@ impl Node {
         let shard = shard::shard_of(pid.id);
         self.run_on(shard, move |core| core.procs.borrow().contains_key(&pid.id))
             .unwrap_or(false)
+    }
+
+    /// A process's figures (Go Ergo's `ProcessInfo`), asked of its shard; `ProcessUnknown` if
+    /// it is gone.
+    pub fn process_info(&self, pid: Pid) -> Result<ProcessInfo, Error> {
+        if pid.node != self.0.name {
+            return Err(Error::NoConnection(pid.node));
+        }
+        if pid.creation != self.0.creation || pid.id < shard::FIRST_ID {
+            return Err(Error::ProcessUnknown);
+        }
+        let shard = shard::shard_of(pid.id);
+        self.run_on(shard, move |core| {
+            let procs = core.procs.borrow();
+            let c = procs.get(&pid.id).ok_or(Error::ProcessUnknown)?;
+            let mb = c.mailbox.borrow();
+            let ext = c.ext.borrow();
+            let e = ext.as_deref();
+            Ok(ProcessInfo {
+                pid,
+                name: e.and_then(|e| e.name),
+                state: c.state.get(),
+                shard,
+                parent: match c.parent.get() {
+                    0 => None,
+                    id => Some(core.make_pid(id)),
+                },
+                mailbox: mb.len(),
+                mailbox_limit: c.limit.get(),
+                links: e.map_or(0, |e| e.links.len()),
+                monitored_by: e.map_or(0, |e| e.monitors_in.len()),
+                aliases: e.map_or(0, |e| e.aliases.len()),
+                trap_exit: c.flag(crate::process::FLAG_TRAP_EXIT),
+                log_level: crate::LogLevel::from_u8(c.log_level.get()),
+            })
+        })?
     }
 
     /// The node's figures.

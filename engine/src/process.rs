@@ -108,6 +108,15 @@ impl Mailbox {
         self.other.get_or_insert_with(Default::default)
     }
 
+    /// Envelopes waiting in all four queues.
+    pub(crate) fn len(&self) -> usize {
+        self.main.len()
+            + self
+                .other
+                .as_ref()
+                .map_or(0, |o| o.iter().map(|q| q.len()).sum())
+    }
+
     #[inline]
     pub(crate) fn main_len(&self) -> usize {
         self.main.len()

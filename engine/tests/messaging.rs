@@ -562,3 +562,32 @@ fn log_levels_per_process_filter_messages() {
     );
     node.stop();
 }
+
+#[test]
+fn process_info_reports_state_name_and_parent() {
+    let node = node("pinfo", 2);
+    let (probe, _rx) = Probe::trapping();
+    let opts = SpawnOptions {
+        shard: Some(1),
+        mailbox_size: 10,
+        ..Default::default()
+    };
+    let pid = node.spawn_register("probe", probe, opts).unwrap();
+    let info = node.process_info(pid).unwrap();
+    assert_eq!(info.pid, pid);
+    assert_eq!(info.name, Some("probe".into()));
+    assert_eq!(info.state, ergo_engine::ProcessState::Sleep);
+    assert_eq!(info.shard, 1);
+    assert_eq!(info.parent, None);
+    assert_eq!(info.mailbox_limit, 10);
+    assert!(info.trap_exit);
+    node.kill(pid).unwrap();
+    for _ in 0..10_000 {
+        if node.process_info(pid).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(node.process_info(pid).err(), Some(Error::ProcessUnknown));
+    node.stop();
+}
