@@ -181,6 +181,17 @@ impl Timers {
         self.seq
     }
 
+    /// Cancelled timers stay in the heap until their deadline; when they outnumber the live
+    /// ones by far (every answered `call` cancels its timeout), rebuild the heap without them
+    /// so memory stays proportional to the live timers.
+    fn compact(&mut self) {
+        if self.heap.len() > 1024 && self.heap.len() > 4 * self.actions.len() {
+            let actions = &self.actions;
+            self.heap
+                .retain(|Reverse((_, seq))| actions.contains_key(seq));
+        }
+    }
+
     fn next_deadline(&mut self) -> Option<Instant> {
         while let Some(Reverse((at, seq))) = self.heap.peek() {
             if self.actions.contains_key(seq) {
@@ -713,7 +724,13 @@ impl ShardCore {
     }
 
     pub(crate) fn cancel_timer(&self, t: TimerRef) -> bool {
-        t.shard as usize == self.index && self.timers.borrow_mut().actions.remove(&t.seq).is_some()
+        if t.shard as usize != self.index {
+            return false;
+        }
+        let mut timers = self.timers.borrow_mut();
+        let found = timers.actions.remove(&t.seq).is_some();
+        timers.compact();
+        found
     }
 
     fn fire_timers(&self) -> bool {
@@ -919,4 +936,60 @@ pub(crate) fn shard_main(
     core.teardown();
     CURRENT.with(|c| c.borrow_mut().take());
     core.teardown();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(id: u64) -> TimerAction {
+        TimerAction::CallTimeout {
+            id,
+            r: Ref::default(),
+        }
+    }
+
+    #[test]
+    fn timers_fire_in_deadline_order_and_skip_cancelled_ones() {
+        let mut t = Timers::default();
+        let now = Instant::now();
+        let a = t.add(now + Duration::from_millis(30), action(1));
+        let _b = t.add(now + Duration::from_millis(10), action(2));
+        let _c = t.add(now + Duration::from_millis(20), action(3));
+        t.actions.remove(&a);
+        assert_eq!(t.next_deadline(), Some(now + Duration::from_millis(10)));
+        let fired: Vec<u64> = std::iter::from_fn(|| t.pop_due(now + Duration::from_secs(1)))
+            .map(|a| match a {
+                TimerAction::CallTimeout { id, .. } => id,
+                TimerAction::Send { .. } => 0,
+            })
+            .collect();
+        assert_eq!(fired, vec![2, 3]);
+        assert_eq!(t.next_deadline(), None);
+    }
+
+    #[test]
+    fn cancelled_timers_do_not_pile_up() {
+        let mut t = Timers::default();
+        let later = Instant::now() + Duration::from_secs(60);
+        for i in 0..100_000 {
+            let seq = t.add(later, action(i));
+            t.actions.remove(&seq);
+            t.compact();
+        }
+        assert!(
+            t.heap.len() <= 1025,
+            "heap kept {} cancelled entries",
+            t.heap.len()
+        );
+    }
+
+    #[test]
+    fn pid_ids_name_their_shard() {
+        for shard in [0usize, 1, 7, 1023] {
+            for seq in [1u64, 2, 1 << 40] {
+                assert_eq!(shard_of((seq << SHARD_BITS) | shard as u64), shard);
+            }
+        }
+    }
 }
