@@ -311,8 +311,9 @@ impl ShardCore {
         }
     }
 
+    #[inline]
     pub(crate) fn make_pid(&self, id: u64) -> Pid {
-        Pid::new(self.node.name, id, self.node.creation)
+        Pid::new(self.name, id, self.creation)
     }
 
     // ---- sending ---------------------------------------------------------------------------
@@ -428,23 +429,41 @@ impl ShardCore {
 
     #[inline]
     fn deliver_to(&self, cell: &Rc<ProcCell>, env: Envelope, prio: Priority) -> Result<(), Fail> {
-        match env.kind {
-            Kind::Message(_) => {
-                let lim = cell.limit.get();
-                if lim != 0
-                    && prio == Priority::Normal
-                    && cell.mailbox.borrow().main_len() >= lim as usize
-                {
-                    return self.mailbox_full(cell, env);
-                }
+        let env = if let Kind::Message(_) = env.kind {
+            let lim = cell.limit.get();
+            if lim != 0
+                && prio == Priority::Normal
+                && cell.mailbox.borrow().main_len() >= lim as usize
+            {
+                return self.mailbox_full(cell, env);
             }
+            env
+        } else {
+            match self.deliver_special(cell, env) {
+                Some(env) => env,
+                None => return Ok(()),
+            }
+        };
+        cell.mailbox.borrow_mut().push(prio, env);
+        if cell.state.get() == ProcessState::Sleep {
+            cell.state.set(ProcessState::Running);
+            cell.wake(&self.run_queue);
+        }
+        Ok(())
+    }
+
+    /// Envelopes other than plain messages: control envelopes are handled here (`None`), kill
+    /// takes effect at once (`None`); the rest go to the mailbox (`Some`).
+    #[cold]
+    fn deliver_special(&self, cell: &Rc<ProcCell>, env: Envelope) -> Option<Envelope> {
+        match env.kind {
             Kind::Link(_)
             | Kind::Unlink
             | Kind::Monitor(_)
             | Kind::Demonitor(_)
             | Kind::Response(_) => {
                 self.control(cell, env);
-                return Ok(());
+                None
             }
             Kind::Exit(ref b) if b.0 == Reason::Kill => {
                 cell.ext().kill = Some(Reason::Kill);
@@ -452,16 +471,10 @@ impl ShardCore {
                 if cell.state.get() != ProcessState::Init {
                     cell.wake(&self.run_queue);
                 }
-                return Ok(());
+                None
             }
-            _ => {}
+            _ => Some(env),
         }
-        cell.mailbox.borrow_mut().push(prio, env);
-        if cell.state.get() == ProcessState::Sleep {
-            cell.state.set(ProcessState::Running);
-            cell.wake(&self.run_queue);
-        }
-        Ok(())
     }
 
     fn deliver_alias(&self, a: Alias, env: Envelope, prio: Priority) -> Result<(), Fail> {
