@@ -591,3 +591,51 @@ fn process_info_reports_state_name_and_parent() {
     assert_eq!(node.process_info(pid).err(), Some(Error::ProcessUnknown));
     node.stop();
 }
+
+/// Answers inspection with its counter.
+struct Inspected(u32);
+
+impl Actor for Inspected {
+    async fn handle_message(
+        &mut self,
+        _ctx: &mut Context,
+        _from: Pid,
+        _m: Message,
+    ) -> HandleResult {
+        self.0 += 1;
+        Ok(())
+    }
+    fn handle_inspect(
+        &mut self,
+        _ctx: &mut Context,
+        _from: Pid,
+    ) -> std::collections::BTreeMap<String, String> {
+        [("seen".to_string(), self.0.to_string())]
+            .into_iter()
+            .collect()
+    }
+}
+
+#[test]
+fn inspect_asks_the_process_itself() {
+    let node = node("inspect", 2);
+    let pid = node.spawn(Inspected(0), SpawnOptions::default()).unwrap();
+    node.send(pid, ()).unwrap();
+    node.send(pid, ()).unwrap();
+    // Inspection goes to the Urgent queue; wait until both messages are handled.
+    for _ in 0..10_000 {
+        if node
+            .inspect(pid, WAIT)
+            .unwrap()
+            .get("seen")
+            .map(String::as_str)
+            == Some("2")
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let m = node.inspect(pid, WAIT).unwrap();
+    assert_eq!(m.get("seen").map(String::as_str), Some("2"));
+    node.stop();
+}
