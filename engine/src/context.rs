@@ -102,14 +102,20 @@ impl Context {
     pub fn log(&self, level: crate::LogLevel, args: std::fmt::Arguments<'_>) -> bool {
         let pid = self.pid();
         let name = self.name();
-        crate::log::emit(
+        let emitted = crate::log::emit(
             self.log_level(),
             level,
             self.shard.node.name.as_str(),
             Some(&pid),
             name.as_ref().map(|n| n.as_str()),
             args,
-        )
+        );
+        if emitted {
+            for (logger, env) in self.shard.node.log_envelopes(level, Some(pid), args) {
+                let _ = self.shard.send_pid(logger, env, Priority::Normal);
+            }
+        }
+        emitted
     }
 
     // ---- sending ---------------------------------------------------------------------------

@@ -65,7 +65,7 @@ pub use application::{ApplicationInfo, ApplicationMode, ApplicationSpec, Applica
 pub use context::{Context, DEFAULT_CALL_TIMEOUT};
 pub use ergo_edf::{Alias, Atom, Event, Pid, ProcessId, Ref};
 pub use event::EventOptions;
-pub use log::LogLevel;
+pub use log::{LogLevel, MessageLog};
 pub use message::{
     Message, MessageDownAlias, MessageDownEvent, MessageDownPid, MessageDownProcessId,
     MessageEvent, MessageEventStart, MessageEventStop, MessageExitAlias, MessageExitEvent,

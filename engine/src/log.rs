@@ -2,6 +2,10 @@
 //! Ergo's `gen.LogLevel`). A process's level defaults to the node's; a message below it is
 //! dropped before `tracing` sees it. Events carry the node and the PID (and registered name)
 //! as fields, so a `tracing` subscriber can route and filter them further.
+//!
+//! Processes can also be *loggers* (Go Ergo's `LoggerAddPID`): every emitted message at or
+//! above a logger's level is sent to it as a [`MessageLog`], through its mailbox's Log queue
+//! (served after Urgent, System and Main).
 
 use std::fmt;
 
@@ -55,6 +59,21 @@ impl fmt::Display for LogLevel {
             LogLevel::Disabled => "disabled",
         })
     }
+}
+
+/// One log message, as a logger process receives it (in `handle_message`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageLog {
+    /// The level.
+    pub level: LogLevel,
+    /// The node.
+    pub node: ergo_edf::Atom,
+    /// The process that logged, or `None` for the node itself.
+    pub source: Option<ergo_edf::Pid>,
+    /// Unix nanoseconds.
+    pub time: i64,
+    /// The text.
+    pub text: String,
 }
 
 /// Emits one event if `level` passes `threshold`. Returns whether it was emitted.

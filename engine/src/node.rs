@@ -122,6 +122,8 @@ pub(crate) struct NodeShared {
     stopping: AtomicBool,
     stop_timeout: Duration,
     pub(crate) log_level: std::sync::atomic::AtomicU8,
+    /// Logger processes and the lowest level each wants.
+    pub(crate) loggers: RwLock<Vec<(Pid, crate::LogLevel)>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     pub(crate) apps: crate::application::Apps,
 }
@@ -178,6 +180,45 @@ impl NodeShared {
         // The node's own PID swallows what is sent to it (exit signals from linked processes,
         // down messages).
         Ok(())
+    }
+
+    /// The `MessageLog` envelopes for the loggers that want `level` (never to the source).
+    pub(crate) fn log_envelopes(
+        &self,
+        level: crate::LogLevel,
+        source: Option<Pid>,
+        args: std::fmt::Arguments<'_>,
+    ) -> Vec<(Pid, Envelope)> {
+        let loggers = self.loggers.read().unwrap_or_else(|p| p.into_inner());
+        if loggers.is_empty() {
+            return Vec::new();
+        }
+        let time = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i64)
+            .unwrap_or(0);
+        let text = args.to_string();
+        loggers
+            .iter()
+            .filter(|(p, min)| level >= *min && Some(*p) != source)
+            .map(|(p, _)| {
+                let m = crate::log::MessageLog {
+                    level,
+                    node: self.name,
+                    source,
+                    time,
+                    text: text.clone(),
+                };
+                let from = source.unwrap_or_else(|| self.node_pid());
+                (
+                    *p,
+                    Envelope {
+                        from,
+                        kind: Kind::Log(Message::new(m)),
+                    },
+                )
+            })
+            .collect()
     }
 
     fn node_pid(&self) -> Pid {
@@ -257,6 +298,7 @@ impl Node {
             stopping: AtomicBool::new(false),
             stop_timeout: options.stop_timeout,
             log_level: std::sync::atomic::AtomicU8::new(options.log_level.to_u8()),
+            loggers: RwLock::new(Vec::new()),
             threads: Mutex::new(Vec::new()),
             apps: Default::default(),
         });
@@ -317,14 +359,37 @@ impl Node {
     /// Logs at `level` as the node (through `tracing`, if `level` passes the node's level).
     /// Returns whether the message was emitted.
     pub fn log(&self, level: crate::LogLevel, args: std::fmt::Arguments<'_>) -> bool {
-        crate::log::emit(
+        let emitted = crate::log::emit(
             self.log_level(),
             level,
             self.0.name.as_str(),
             None,
             None,
             args,
-        )
+        );
+        if emitted {
+            for (logger, env) in self.0.log_envelopes(level, None, args) {
+                let _ = self.route(Target::Pid(logger), env, Priority::Normal);
+            }
+        }
+        emitted
+    }
+
+    /// Makes `pid` a logger: it receives every message logged on this node (by the node or a
+    /// process) at `level` or above, as a `MessageLog` in its Log queue.
+    pub fn logger_add_pid(&self, pid: Pid, level: crate::LogLevel) {
+        let mut l = self.0.loggers.write().unwrap_or_else(|p| p.into_inner());
+        l.retain(|(p, _)| *p != pid);
+        l.push((pid, level));
+    }
+
+    /// Stops sending log messages to `pid`.
+    pub fn logger_remove_pid(&self, pid: Pid) {
+        self.0
+            .loggers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(p, _)| *p != pid);
     }
 
     /// Whether `stop` has begun.

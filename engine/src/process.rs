@@ -62,6 +62,8 @@ pub(crate) enum Kind {
     Exit(Box<(Reason, ExitVia)>),
     /// A prebuilt `MessageDown*` (or other framework message) for `handle_message`.
     System(Message),
+    /// A `MessageLog` for a logger process (goes to the Log queue).
+    Log(Message),
     Event(Box<MessageEvent>),
     Link(Box<ExitVia>),
     Unlink,
@@ -99,7 +101,6 @@ impl Mailbox {
     }
 
     /// Appends to the Log queue (served after Main).
-    #[allow(dead_code)]
     pub(crate) fn push_log(&mut self, env: Envelope) {
         self.others()[LOG].push_back(env)
     }
@@ -405,7 +406,7 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
         };
         let from = env.from;
         let r = match env.kind {
-            Kind::Message(m) | Kind::System(m) => {
+            Kind::Message(m) | Kind::System(m) | Kind::Log(m) => {
                 guard(&cell, actor.handle_message(&mut ctx, from, m)).await
             }
             // Calls and events run boxed, so that their (larger) futures do not grow every

@@ -473,6 +473,14 @@ impl ShardCore {
                 }
                 None
             }
+            Kind::Log(_) => {
+                cell.mailbox.borrow_mut().push_log(env);
+                if cell.state.get() == ProcessState::Sleep {
+                    cell.state.set(ProcessState::Running);
+                    cell.wake(&self.run_queue);
+                }
+                None
+            }
             _ => Some(env),
         }
     }

@@ -639,3 +639,50 @@ fn inspect_asks_the_process_itself() {
     assert_eq!(m.get("seen").map(String::as_str), Some("2"));
     node.stop();
 }
+
+#[test]
+fn logger_processes_receive_log_messages_at_their_level() {
+    use ergo_engine::{LogLevel, MessageLog};
+    let node = node("loggers", 2);
+    let (probe, rx) = Probe::new();
+    let logger = node
+        .spawn(
+            probe,
+            SpawnOptions {
+                shard: Some(1),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    node.logger_add_pid(logger, LogLevel::Warning);
+    assert!(node.log(LogLevel::Info, format_args!("below the logger's level")));
+    assert!(node.log(LogLevel::Error, format_args!("node says {}", 1)));
+    let (_, m) = next_as::<MessageLog>(&rx);
+    assert_eq!(
+        (m.level, m.source, m.text.as_str()),
+        (LogLevel::Error, None, "node says 1")
+    );
+    // A process at level Info logs Debug..Error: Info passes its own level, the logger takes
+    // Warning and Error.
+    let p = node
+        .spawn(
+            Logger,
+            SpawnOptions {
+                shard: Some(0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    node.call(p, (), WAIT).unwrap();
+    let (_, w) = next_as::<MessageLog>(&rx);
+    let (_, e) = next_as::<MessageLog>(&rx);
+    assert_eq!(
+        (w.level, w.source, w.text.as_str()),
+        (LogLevel::Warning, Some(p), "level warning")
+    );
+    assert_eq!((e.level, e.source), (LogLevel::Error, Some(p)));
+    node.logger_remove_pid(logger);
+    assert!(node.log(LogLevel::Error, format_args!("nobody listens")));
+    assert!(rx.recv_timeout(Duration::from_millis(50)).is_err());
+    node.stop();
+}
