@@ -41,7 +41,11 @@ impl Actor for Worker {
     }
 
     fn terminate(&mut self, ctx: &mut Context, reason: &Reason) {
-        println!("  stop   {:<8} {} ({reason})", self.name.as_str(), ctx.pid());
+        println!(
+            "  stop   {:<8} {} ({reason})",
+            self.name.as_str(),
+            ctx.pid()
+        );
     }
 }
 
