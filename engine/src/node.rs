@@ -404,6 +404,17 @@ impl Node {
         shard: usize,
         f: impl FnOnce(&Rc<ShardCore>) -> R + Send + 'static,
     ) -> Result<R, Error> {
+        self.run_on_within(shard, None, f)
+    }
+
+    /// [`Node::run_on`], giving up after `timeout` (a shard stuck in a handler that never
+    /// returns must not hang `stop`).
+    pub(crate) fn run_on_within<R: Send + 'static>(
+        &self,
+        shard: usize,
+        timeout: Option<Duration>,
+        f: impl FnOnce(&Rc<ShardCore>) -> R + Send + 'static,
+    ) -> Result<R, Error> {
         if let Some(core) = shard::current() {
             if Arc::ptr_eq(&core.node, &self.0) && core.index == shard {
                 return Ok(f(&core));
@@ -421,7 +432,13 @@ impl Node {
         remote.publish(vec![Item::Run(Box::new(move |core| {
             let _ = tx.send(f(core));
         }))]);
-        rx.recv().map_err(|_| Error::NodeTerminated)
+        match timeout {
+            None => rx.recv().map_err(|_| Error::NodeTerminated),
+            Some(t) => rx.recv_timeout(t).map_err(|e| match e {
+                std::sync::mpsc::RecvTimeoutError::Timeout => Error::Timeout,
+                std::sync::mpsc::RecvTimeoutError::Disconnected => Error::NodeTerminated,
+            }),
+        }
     }
 
     /// Spawns a process with no parent, on `options.shard` or the next shard round robin. Its
@@ -690,7 +707,7 @@ impl Node {
         let deadline = Instant::now() + self.0.stop_timeout;
         // 1. Processes without a parent get a shutdown exit signal.
         for i in 0..self.0.shards.len() {
-            let _ = self.run_on(i, |core| {
+            let _ = self.run_on_within(i, Some(self.0.stop_timeout), |core| {
                 let from = core.make_pid(NODE_ID);
                 let top: Vec<u64> = core
                     .procs
@@ -711,7 +728,7 @@ impl Node {
         self.wait_processes(deadline);
         // 2. What is left is terminated by force, still with reason `shutdown`.
         for i in 0..self.0.shards.len() {
-            let _ = self.run_on(i, |core| {
+            let _ = self.run_on_within(i, Some(self.0.stop_timeout), |core| {
                 let cells: Vec<_> = core.procs.borrow().values().cloned().collect();
                 for c in cells {
                     c.ext().kill = Some(Reason::Shutdown);
@@ -738,8 +755,16 @@ impl Node {
         for s in &self.0.shards {
             s.publish(vec![Item::Stop]);
         }
+        let deadline = Instant::now() + self.0.stop_timeout;
         for t in threads {
-            let _ = t.join();
+            while !t.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                tracing::error!(node = %self.0.name, "a shard did not stop in time (a handler that never returns?); leaving it");
+            }
         }
     }
 }
