@@ -528,3 +528,78 @@ fn spawn_on_another_shard_links_across_shards() {
     );
     node.stop();
 }
+
+#[test]
+fn links_and_monitors_by_name_and_alias_report_how_the_target_was_named() {
+    use ergo_engine::{Alias, MessageDownAlias, MessageExitProcessId};
+    let node = node("byname", 2);
+    // The target makes an alias for itself on request.
+    struct Target(Probe);
+    impl Actor for Target {
+        async fn handle_call(
+            &mut self,
+            ctx: &mut Context,
+            _f: Pid,
+            _r: Ref,
+            _m: Message,
+        ) -> Result<Option<Message>, Reason> {
+            Ok(Some(Message::new(ctx.create_alias())))
+        }
+        async fn handle_message(
+            &mut self,
+            ctx: &mut Context,
+            from: Pid,
+            m: Message,
+        ) -> HandleResult {
+            self.0.handle_message(ctx, from, m).await
+        }
+        fn terminate(&mut self, ctx: &mut Context, reason: &Reason) {
+            self.0.terminate(ctx, reason)
+        }
+    }
+    let (p, trx) = Probe::new();
+    let target = node
+        .spawn_register(
+            "named",
+            Target(p),
+            SpawnOptions {
+                shard: Some(1),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let alias: Alias = node.call(target, (), WAIT).unwrap().downcast().unwrap();
+    let (w, wrx) = agent(&node, true, 0);
+    node.send(w, Cmd::Link("named".into())).unwrap();
+    assert_eq!(next_as::<Result<(), Error>>(&wrx).1, Ok(()));
+    node.send(w, Cmd::Monitor(alias.into())).unwrap();
+    let r = next_as::<Result<Ref, Error>>(&wrx).1.unwrap();
+    node.send(w, Cmd::Stop(target, Reason::custom("gone")))
+        .unwrap();
+    assert_eq!(terminated(&trx), Reason::custom("gone"));
+    let mut exit = None;
+    let mut down = None;
+    for _ in 0..2 {
+        match wrx.recv_timeout(WAIT).unwrap() {
+            Seen::Message(_, m) => match m.downcast::<MessageExitProcessId>() {
+                Ok(e) => exit = Some(e),
+                Err(m) => down = m.downcast::<MessageDownAlias>().ok(),
+            },
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let exit = exit.expect("an exit signal by name");
+    assert_eq!(
+        (exit.process_id.name.as_str(), exit.reason),
+        ("named", Reason::custom("gone"))
+    );
+    assert_eq!(
+        down,
+        Some(MessageDownAlias {
+            alias,
+            r,
+            reason: Reason::custom("gone")
+        })
+    );
+    node.stop();
+}
