@@ -23,10 +23,10 @@ pub struct Decoder<'a> {
     empty_budget: usize,
 }
 
-/// Elements with empty bodies a decode may make per input byte (plus a fixed allowance): values
-/// like `[65][0]bool{}` are legal, but nested empty arrays must not multiply into gigabytes.
-const EMPTY_PER_BYTE: usize = 64;
-const EMPTY_ALLOWANCE: usize = 4096;
+/// Elements with empty bodies (of arrays like `[65][0]bool{}`, which are legal) one decode may
+/// make: a fixed number, so that nested empty arrays cannot multiply into gigabytes and whether a
+/// value decodes does not depend on what follows it.
+pub const MAX_EMPTY_ELEMENTS: usize = 65536;
 
 impl<'a> Decoder<'a> {
     /// A decoder over `input`, with the sender's caches.
@@ -37,8 +37,7 @@ impl<'a> Decoder<'a> {
             pos: 0,
             caches,
             depth: 0,
-            empty_budget: EMPTY_ALLOWANCE
-                .saturating_add(input.len().saturating_mul(EMPTY_PER_BYTE)),
+            empty_budget: MAX_EMPTY_ELEMENTS,
         }
     }
 
@@ -333,8 +332,7 @@ impl<'a> Decoder<'a> {
         count.min(self.remaining() / min_body.max(1))
     }
 
-    /// Accounts for `n` elements whose bodies take no bytes; fails once the decode has made more
-    /// than its input can justify (see [`Decoder::new`]).
+    /// Accounts for `n` elements whose bodies take no bytes; fails past [`MAX_EMPTY_ELEMENTS`].
     #[inline]
     pub fn spend_empty(&mut self, n: usize) -> Result<(), DecodeError> {
         match self.empty_budget.checked_sub(n) {

@@ -54,7 +54,7 @@ pub use atom::{
     atom_table_limit, set_atom_table_limit, Atom, AtomBuildHasher, AtomHasher, AtomMap,
 };
 pub use cache::{CachedType, DecodeCaches, EncodeCaches};
-pub use decode::Decoder;
+pub use decode::{Decoder, MAX_EMPTY_ELEMENTS};
 pub use desc::TypeDesc;
 pub use encode::Encoder;
 pub use error::{DecodeError, EncodeError, RegisterError};

@@ -40,12 +40,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Allowed bytes allocated per input byte. A `Value` is a few dozen bytes and the decoder
-/// accepts up to 64 zero-width array elements per remaining byte, so honest inputs stay well
-/// below this.
+/// Allowed bytes allocated per input byte. A `Value` is a few dozen bytes, so honest inputs stay
+/// well below this.
 const AMPLIFICATION: usize = 8192;
-/// Allowed allocation regardless of the input size.
-const FLOOR: usize = 1 << 20;
+/// Allowed allocation regardless of the input size: the decoder may make up to
+/// `MAX_EMPTY_ELEMENTS` (65536) elements without bytes (`[N][0]T`), a few dozen bytes each.
+const FLOOR: usize = 4 << 20;
 
 fuzz_target!(|data: &[u8]| {
     for dc in [DecodeCaches::none(), &caches().decode] {
