@@ -394,6 +394,11 @@ impl Context {
         match name {
             Some(n) => {
                 self.shard.node.unregister_name_of(n, self.pid());
+                // As Go: whoever linked or monitored the name hears "unregistered".
+                self.notify_unregistered(
+                    |via| matches!(via, ExitVia::ProcessId(p) if p.name == n),
+                    |kind| matches!(kind, MonitorKind::ProcessId(p) if p.name == n),
+                );
                 Ok(())
             }
             None => Err(Error::NameUnknown(Atom::empty())),
@@ -421,7 +426,51 @@ impl Context {
         if e.aliases.len() == n {
             return Err(Error::ProcessUnknown);
         }
+        drop(e);
+        // As Go: whoever linked or monitored the alias hears "unregistered".
+        self.notify_unregistered(
+            |via| matches!(via, ExitVia::Alias(a) if *a == alias),
+            |kind| matches!(kind, MonitorKind::Alias(a) if *a == alias),
+        );
         Ok(())
+    }
+
+    /// Sends `unregistered` exit signals and down messages to the links and monitors that
+    /// address this process by a name or alias it just gave up, and forgets them.
+    fn notify_unregistered(
+        &mut self,
+        link: impl Fn(&ExitVia) -> bool,
+        monitor: impl Fn(&MonitorKind) -> bool,
+    ) {
+        let pid = self.pid();
+        let reason = Reason::custom("unregistered");
+        let (links, monitors) = {
+            let mut e = self.cell.ext();
+            let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut e.links)
+                .into_iter()
+                .partition(|(_, v)| link(v));
+            e.links = kept;
+            let (mgone, mkept): (Vec<_>, Vec<_>) = std::mem::take(&mut e.monitors_in)
+                .into_iter()
+                .partition(|m| monitor(&m.kind));
+            e.monitors_in = mkept;
+            (gone, mgone)
+        };
+        for (p, via) in links {
+            let env = Envelope {
+                from: pid,
+                kind: Kind::Exit(Box::new((reason.clone(), via))),
+            };
+            let _ = self.shard.send_pid(p, env, Priority::Max);
+        }
+        for m in monitors {
+            let msg = crate::shard::down_message(pid, m.r, m.kind, reason.clone());
+            let env = Envelope {
+                from: pid,
+                kind: Kind::System(msg),
+            };
+            let _ = self.shard.send_pid(m.by, env, Priority::High);
+        }
     }
 
     /// The aliases of this process.

@@ -603,3 +603,84 @@ fn links_and_monitors_by_name_and_alias_report_how_the_target_was_named() {
     );
     node.stop();
 }
+
+#[test]
+fn unregistering_a_name_or_deleting_an_alias_notifies_with_unregistered() {
+    use ergo_engine::{Alias, MessageDownAlias, MessageExitProcessId};
+    let node = node("unreg", 2);
+    /// Makes an alias, gives up its name, or deletes an alias, on request.
+    struct Target;
+    impl Actor for Target {
+        async fn handle_call(
+            &mut self,
+            ctx: &mut Context,
+            _f: Pid,
+            _r: Ref,
+            m: Message,
+        ) -> Result<Option<Message>, Reason> {
+            let m = match m.downcast::<Alias>() {
+                Ok(a) => return Ok(Some(Message::new(ctx.delete_alias(a)))),
+                Err(m) => m,
+            };
+            match m.downcast::<&'static str>() {
+                Ok("unregister") => Ok(Some(Message::new(ctx.unregister_name()))),
+                _ => Ok(Some(Message::new(ctx.create_alias()))),
+            }
+        }
+    }
+    let target = node
+        .spawn_register(
+            "leaving",
+            Target,
+            SpawnOptions {
+                shard: Some(1),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let alias: Alias = node.call(target, (), WAIT).unwrap().downcast().unwrap();
+    let (w, wrx) = agent(&node, true, 0);
+    node.send(w, Cmd::Link("leaving".into())).unwrap();
+    assert_eq!(next_as::<Result<(), Error>>(&wrx).1, Ok(()));
+    node.send(w, Cmd::Monitor(alias.into())).unwrap();
+    let r = next_as::<Result<Ref, Error>>(&wrx).1.unwrap();
+
+    let unregistered: Result<(), Error> = node
+        .call(target, "unregister", WAIT)
+        .unwrap()
+        .downcast()
+        .unwrap();
+    assert_eq!(unregistered, Ok(()));
+    match wrx.recv_timeout(WAIT).unwrap() {
+        Seen::Message(_, m) => {
+            let e = m
+                .downcast::<MessageExitProcessId>()
+                .expect("an exit signal by name");
+            assert_eq!(
+                (e.process_id.name.as_str(), e.reason),
+                ("leaving", Reason::custom("unregistered"))
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let deleted: Result<(), Error> = node.call(target, alias, WAIT).unwrap().downcast().unwrap();
+    assert_eq!(deleted, Ok(()));
+    match wrx.recv_timeout(WAIT).unwrap() {
+        Seen::Message(_, m) => {
+            let d = m
+                .downcast::<MessageDownAlias>()
+                .expect("a down message by alias");
+            assert_eq!(
+                d,
+                MessageDownAlias {
+                    alias,
+                    r,
+                    reason: Reason::custom("unregistered")
+                }
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(node.is_alive(target), "the process itself goes on");
+    node.stop();
+}
