@@ -35,6 +35,8 @@ struct MsgVTable {
     type_id: fn() -> TypeId,
     /// Drops the value held in `data`.
     drop: unsafe fn(*mut MaybeUninit<usize>),
+    /// Borrows the value held in `data` as `dyn Any` (to encode it for another node).
+    as_any: unsafe fn(*const MaybeUninit<usize>) -> *const (dyn Any + Send),
     inline: bool,
 }
 
@@ -46,8 +48,20 @@ impl<T: Any + Send> VTableOf<T> {
     const VT: MsgVTable = MsgVTable {
         type_id: TypeId::of::<T>,
         drop: drop_value::<T>,
+        as_any: any_value::<T>,
         inline: Self::INLINE,
     };
+}
+
+/// # Safety
+/// `data` holds a live value made by `Message::new::<T>`.
+unsafe fn any_value<T: Any + Send>(data: *const MaybeUninit<usize>) -> *const (dyn Any + Send) {
+    if VTableOf::<T>::INLINE {
+        data.cast::<T>() as *const (dyn Any + Send)
+    } else {
+        // SAFETY: boxed: `data` holds the pointer from `Box::into_raw`, owned by the message.
+        (unsafe { (*data).assume_init() }) as *const T as *const (dyn Any + Send)
+    }
 }
 
 /// # Safety
@@ -82,13 +96,37 @@ impl Message {
     /// Whether the value is a `T`.
     #[inline]
     pub fn is<T: Any>(&self) -> bool {
+        if self.is_exact::<T>() {
+            return true;
+        }
+        self.dyn_inner().is_some_and(|b| b.is::<T>())
+    }
+
+    #[inline]
+    fn is_exact<T: Any>(&self) -> bool {
         (self.vt.type_id)() == TypeId::of::<T>()
+    }
+
+    /// The boxed value of a message made by [`Message::from_any`] for a registered type.
+    #[cold]
+    pub(crate) fn dyn_inner(&self) -> Option<&(dyn Any + Send)> {
+        self.downcast_ref_exact::<DynAny>().map(|d| &*d.0)
     }
 
     /// Borrows the value as a `T`.
     #[inline]
     pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
-        if !self.is::<T>() {
+        match self.downcast_ref_exact::<T>() {
+            Some(v) => Some(v),
+            None => self
+                .dyn_inner()
+                .and_then(|b| (b as &dyn Any).downcast_ref::<T>()),
+        }
+    }
+
+    #[inline]
+    fn downcast_ref_exact<T: Any>(&self) -> Option<&T> {
+        if !self.is_exact::<T>() {
             return None;
         }
         if self.vt.inline {
@@ -103,7 +141,22 @@ impl Message {
     /// Takes the value out as a `T`, or gives the message back.
     #[inline]
     pub fn downcast<T: Any>(self) -> Result<T, Message> {
-        if !self.is::<T>() {
+        match self.downcast_exact::<T>() {
+            Ok(v) => Ok(v),
+            Err(m) if m.is_exact::<DynAny>() => match m.downcast_exact::<DynAny>() {
+                Ok(DynAny(b)) => match b.downcast::<T>() {
+                    Ok(v) => Ok(*v),
+                    Err(b) => Err(Message::new(DynAny(b))),
+                },
+                Err(m) => Err(m),
+            },
+            Err(m) => Err(m),
+        }
+    }
+
+    #[inline]
+    fn downcast_exact<T: Any>(self) -> Result<T, Message> {
+        if !self.is_exact::<T>() {
             return Err(self);
         }
         let me = ManuallyDrop::new(self);
@@ -118,6 +171,63 @@ impl Message {
         }
     }
 }
+
+impl Message {
+    /// Borrows the value as `dyn Any` (what the network layer encodes).
+    #[inline]
+    pub fn as_any(&self) -> &(dyn Any + Send) {
+        // SAFETY: `data` holds the live value `new` stored for this vtable; the reference lives
+        // no longer than `self`.
+        unsafe { &*(self.vt.as_any)(&self.data) }
+    }
+
+    /// A message from a value that is only known as `Box<dyn Any + Send>` (decoded from the
+    /// network): the common wire types are unboxed into their own type, so that handlers
+    /// `downcast` them as if a local process had sent them.
+    pub fn from_any(b: Box<dyn Any + Send>) -> Message {
+        macro_rules! unbox {
+            ($b:ident, $($t:ty),*) => {
+                $(let $b = match $b.downcast::<$t>() {
+                    Ok(v) => return Message::new(*v),
+                    Err(b) => b,
+                };)*
+            };
+        }
+        unbox!(
+            b,
+            String,
+            isize,
+            i64,
+            i32,
+            i16,
+            i8,
+            usize,
+            u64,
+            u32,
+            u16,
+            u8,
+            bool,
+            f64,
+            f32,
+            Vec<u8>,
+            ergo_edf::Atom,
+            Pid,
+            ProcessId,
+            Ref,
+            Alias,
+            Event,
+            ergo_edf::GoError,
+            ergo_edf::Time,
+            ergo_edf::Value
+        );
+        // A registered Rust type: keep it boxed (its type is what `downcast` checks).
+        Message::new(DynAny(b))
+    }
+}
+
+/// A decoded value of a registered Rust type, as it arrived from the network; [`Message`]'s
+/// `is`/`downcast` see through it.
+pub(crate) struct DynAny(pub(crate) Box<dyn Any + Send>);
 
 impl Drop for Message {
     fn drop(&mut self) {

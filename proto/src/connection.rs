@@ -19,6 +19,33 @@ use crate::frame::{self, Frame, FrameError, Message, NameRef, FLAG_IMPORTANT};
 use crate::gen::NetworkFlags;
 use crate::handshake::{Established, LocalNode};
 
+/// What an outgoing frame carries: any [`Edf`] value, or a value known only as `dyn Any` ([`AnyPayload`]).
+pub trait WritePayload {
+    /// Appends the value as one tagged EDF value.
+    fn write_payload(&self, buf: &mut Vec<u8>, caches: &EncodeCaches) -> Result<(), EncodeError>;
+}
+
+impl<T: Edf> WritePayload for T {
+    fn write_payload(&self, buf: &mut Vec<u8>, caches: &EncodeCaches) -> Result<(), EncodeError> {
+        ergo_edf::encode(self, buf, caches)
+    }
+}
+
+/// A message known only as `dyn Any` (a local process's message), encoded with
+/// [`ergo_edf::encode_any`].
+pub struct AnyPayload<'a>(pub &'a (dyn std::any::Any + Send));
+
+impl WritePayload for AnyPayload<'_> {
+    fn write_payload(&self, buf: &mut Vec<u8>, caches: &EncodeCaches) -> Result<(), EncodeError> {
+        let start = buf.len();
+        let r = ergo_edf::encode_any(self.0, &mut ergo_edf::Encoder::new(buf, caches));
+        if r.is_err() {
+            buf.truncate(start);
+        }
+        r
+    }
+}
+
 /// Message priority (Go's `gen.MessagePriority`): which mailbox queue the message lands in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Priority {
@@ -420,7 +447,7 @@ impl ConnectionCodec {
     }
 
     /// Finishes a frame written at `start`: payload, optional compression, size check.
-    fn finish<T: Edf>(
+    fn finish<T: WritePayload + ?Sized>(
         &self,
         out: &mut Vec<u8>,
         start: usize,
@@ -428,7 +455,7 @@ impl ConnectionCodec {
         compression: Option<CompressionOptions>,
     ) -> Result<usize, ConnectionError> {
         let r = (|| {
-            ergo_edf::encode(payload, out, &self.enc)?;
+            payload.write_payload(out, &self.enc)?;
             frame::finish(out, start)?;
             if let Some(c) = compression {
                 if out.len() - start > c.threshold {
@@ -463,7 +490,7 @@ impl ConnectionCodec {
     }
 
     /// An async message from local `from` to `to` on the peer (101/102/104).
-    pub fn send<T: Edf>(
+    pub fn send<T: WritePayload + ?Sized>(
         &self,
         from: &Pid,
         to: &Target,
@@ -521,7 +548,7 @@ impl ConnectionCodec {
     }
 
     /// A call from local `from` to `to` on the peer with our `reference` (121/122/124).
-    pub fn request<T: Edf>(
+    pub fn request<T: WritePayload + ?Sized>(
         &self,
         from: &Pid,
         to: &Target,
@@ -588,7 +615,7 @@ impl ConnectionCodec {
 
     /// The reply of local `from` to the call `reference` made by `to` (a process of the peer).
     #[allow(clippy::too_many_arguments)]
-    pub fn response<T: Edf>(
+    pub fn response<T: WritePayload + ?Sized>(
         &self,
         from: &Pid,
         to: &Pid,
@@ -661,7 +688,7 @@ impl ConnectionCodec {
 
     /// An event published by local `producer` to the peer's subscribers (105).
     #[allow(clippy::too_many_arguments)]
-    pub fn event<T: Edf>(
+    pub fn event<T: WritePayload + ?Sized>(
         &self,
         producer: &Pid,
         name: Atom,
