@@ -49,11 +49,13 @@ mod event;
 mod inbox;
 mod log;
 mod message;
+mod net;
 mod node;
 mod options;
 pub mod pool;
 mod process;
 mod reason;
+pub mod registrar;
 mod ring;
 mod shard;
 pub mod supervisor;
@@ -71,6 +73,7 @@ pub use message::{
     MessageEvent, MessageEventStart, MessageEventStop, MessageExitAlias, MessageExitEvent,
     MessageExitPid, MessageExitProcessId, MessageFallback, MessageOptions, Priority,
 };
+pub use net::NetworkOptions;
 pub use node::{rss_bytes, Node, NodeInfo, NodeOptions, ProcessInfo, ShardInfo};
 pub use options::{Compression, Fallback, SpawnOptions};
 pub use pool::Pool;

@@ -32,6 +32,8 @@ pub struct NodeOptions {
     pub stop_timeout: Duration,
     /// The node's log level, and the default of its processes.
     pub log_level: crate::LogLevel,
+    /// Networking (`None`: this node talks to no other node).
+    pub network: Option<crate::net::NetworkOptions>,
 }
 
 impl Default for NodeOptions {
@@ -41,6 +43,7 @@ impl Default for NodeOptions {
             pin: true,
             stop_timeout: Duration::from_secs(5),
             log_level: crate::LogLevel::Info,
+            network: None,
         }
     }
 }
@@ -126,9 +129,23 @@ pub(crate) struct NodeShared {
     pub(crate) loggers: RwLock<Vec<(Pid, crate::LogLevel)>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     pub(crate) apps: crate::application::Apps,
+    pub(crate) network: std::sync::OnceLock<Arc<crate::net::Network>>,
 }
 
 impl NodeShared {
+    /// Delivers an envelope from a thread that is not a shard of this node.
+    pub(crate) fn deliver_from_outside(&self, to: Pid, env: Envelope) {
+        if to.id < crate::shard::FIRST_ID {
+            let _ = self.deliver_reserved(to.id, env);
+        } else if let Some(s) = self.shards.get(crate::shard::shard_of(to.id)) {
+            s.publish(vec![Item::Deliver {
+                to: to.id,
+                prio: Priority::High,
+                env,
+            }]);
+        }
+    }
+
     pub(crate) fn whereis(&self, name: Atom) -> Option<Pid> {
         self.names
             .read()
@@ -301,6 +318,7 @@ impl Node {
             loggers: RwLock::new(Vec::new()),
             threads: Mutex::new(Vec::new()),
             apps: Default::default(),
+            network: std::sync::OnceLock::new(),
         });
         let node = Node(shared.clone());
         for i in 0..n {
@@ -327,8 +345,30 @@ impl Node {
                 }
             }
         }
+        if let Some(net_options) = options.network.clone() {
+            match crate::net::Network::start(&shared, net_options) {
+                Ok(net) => {
+                    let _ = shared.network.set(net);
+                }
+                Err(e) => {
+                    node.shutdown_threads();
+                    return Err(e);
+                }
+            }
+        }
         tracing::info!(node = %name, shards = n, creation, "node started");
         Ok(node)
+    }
+
+    /// Where this node's acceptor listens (`None` without networking).
+    pub fn network_address(&self) -> Option<std::net::SocketAddr> {
+        self.0.network.get().map(|n| n.listen_addr)
+    }
+
+    /// Whether a connection to `peer` is up.
+    pub fn is_connected(&self, peer: impl Into<Atom>) -> bool {
+        let peer = peer.into();
+        self.0.network.get().is_some_and(|n| n.is_connected(peer))
     }
 
     /// `name@host`.
@@ -477,6 +517,36 @@ impl Node {
             }
         }
         let s = &self.0;
+        let remote_node = match to {
+            Target::Pid(p) if p.node != s.name => Some(p.node),
+            Target::ProcessId(p) if p.node != s.name => Some(p.node),
+            Target::Alias(a) if a.node != s.name => Some(a.node),
+            _ => None,
+        };
+        if let Some(peer) = remote_node {
+            if s.network.get().is_none() {
+                return Err(Error::NoConnection(peer));
+            }
+            // Encoding and the connection belong to a shard: shard 0 takes every remote send
+            // made from outside the node, so they stay in order. A call that cannot leave fails
+            // at once instead of waiting for its timeout.
+            let reply_to = match &env.kind {
+                Kind::Request(b) => Some((env.from, b.0)),
+                _ => None,
+            };
+            s.shards[0].publish(vec![Item::Run(Box::new(move |core: &Rc<ShardCore>| {
+                if let Err(f) = core.send_env(to, env, prio) {
+                    if let Some((from, r)) = reply_to {
+                        let reply = Envelope {
+                            from: Pid::new(peer, 0, 0),
+                            kind: Kind::Response(Box::new((r, Err(Error::from(f))))),
+                        };
+                        let _ = core.send_pid(from, reply, Priority::High);
+                    }
+                }
+            }))]);
+            return Ok(());
+        }
         let pid = match to {
             Target::Pid(p) => p,
             Target::Name(n) => s.whereis(n).ok_or(Error::NameUnknown(n))?,
@@ -750,6 +820,9 @@ impl Node {
 
     fn shutdown_threads(&self) {
         self.0.stopping.store(true, Ordering::Release);
+        if let Some(net) = self.0.network.get() {
+            net.stop();
+        }
         let threads: Vec<_> =
             std::mem::take(&mut *self.0.threads.lock().unwrap_or_else(|p| p.into_inner()));
         for s in &self.0.shards {

@@ -87,9 +87,12 @@ pub enum Error {
     /// `init` refused to start the process.
     #[error("process init failed: {0}")]
     InitFailed(Reason),
-    /// The target is on another node; networking comes with the network issue.
-    #[error("remote node {0} is not reachable (networking is not available yet)")]
+    /// No connection to the target's node (network disabled, or the node cannot be reached).
+    #[error("no connection to node {0}")]
     NoConnection(ergo_edf::Atom),
+    /// A message could not cross the network (no EDF mapping for its type, too large, ...).
+    #[error("network: {0}")]
+    Network(String),
     /// The event is not registered.
     #[error("unknown event {0}")]
     EventUnknown(ergo_edf::Atom),

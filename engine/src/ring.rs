@@ -58,6 +58,8 @@ pub(crate) struct Ring {
     /// The eventfd read lands here; boxed so its address stays put while the kernel owns it.
     buf: Box<u64>,
     read_pending: bool,
+    /// Completions of the network driver, handed to the shard by [`Ring::take_net`].
+    net: Vec<(u64, i32)>,
 }
 
 impl Ring {
@@ -74,6 +76,7 @@ impl Ring {
             eventfd: waker.raw(),
             buf: Box::new(0),
             read_pending: false,
+            net: Vec::new(),
         })
     }
 
@@ -84,9 +87,21 @@ impl Ring {
             n += 1;
             if cqe.user_data() == EVENTFD_READ {
                 self.read_pending = false;
+            } else if crate::net::link_io::is_net(cqe.user_data()) {
+                self.net.push((cqe.user_data(), cqe.result()));
             }
         }
         n
+    }
+
+    /// The network completions reaped so far.
+    pub(crate) fn take_net(&mut self) -> Vec<(u64, i32)> {
+        std::mem::take(&mut self.net)
+    }
+
+    /// The ring itself, for the network driver's submissions.
+    pub(crate) fn uring(&mut self) -> &mut IoUring {
+        &mut self.ring
     }
 
     /// Parks until the eventfd is written or `timeout` passes (`None`: no timeout).

@@ -40,12 +40,13 @@ pub(crate) const NODE_ID: u64 = 1;
 
 /// Why a delivery failed, as the send path returns it (two words, returned in registers);
 /// converted into [`Error`] at the API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Fail {
     ProcessUnknown,
     MailboxFull,
     NoConnection(ergo_edf::Atom),
     NameUnknown(ergo_edf::Atom),
+    Network(String),
 }
 
 impl From<Fail> for Error {
@@ -56,6 +57,7 @@ impl From<Fail> for Error {
             Fail::MailboxFull => Error::MailboxFull,
             Fail::NoConnection(a) => Error::NoConnection(a),
             Fail::NameUnknown(a) => Error::NameUnknown(a),
+            Fail::Network(e) => Error::Network(e),
         }
     }
 }
@@ -92,6 +94,8 @@ pub(crate) enum Item {
     DeliverAlias(Box<(Alias, Priority, Envelope)>),
     Wake(Runnable),
     Run(ShardFn),
+    /// Encoded frames for a network link of this shard.
+    NetWrite(crate::net::link_io::LinkId, Vec<u8>),
     Stop,
 }
 
@@ -269,6 +273,10 @@ pub(crate) struct ShardCore {
     name: ergo_edf::Atom,
     creation: i64,
     stop: Cell<bool>,
+    /// This shard's network links.
+    pub(crate) net: RefCell<crate::net::NetShard>,
+    /// The connection of each link of this shard, by link index.
+    pub(crate) net_links: RefCell<HashMap<usize, Arc<crate::net::Conn>>>,
 }
 
 impl ShardCore {
@@ -292,6 +300,8 @@ impl ShardCore {
             name,
             creation,
             stop: Cell::new(false),
+            net: RefCell::new(crate::net::NetShard::new()),
+            net_links: RefCell::new(HashMap::new()),
         }
     }
 
@@ -328,14 +338,14 @@ impl ShardCore {
             }
             Target::ProcessId(p) => {
                 if p.node != self.node.name {
-                    return Err(Fail::NoConnection(p.node));
+                    return self.send_remote(ergo_proto::connection::Target::Name(p), env, prio);
                 }
                 let pid = self.node.whereis(p.name).ok_or(Fail::NameUnknown(p.name))?;
                 self.send_pid(pid, env, prio)
             }
             Target::Alias(a) => {
                 if a.node != self.node.name {
-                    return Err(Fail::NoConnection(a.node));
+                    return self.send_remote(ergo_proto::connection::Target::Alias(a), env, prio);
                 }
                 if a.creation != self.node.creation {
                     return Err(Fail::ProcessUnknown);
@@ -355,7 +365,7 @@ impl ShardCore {
     pub(crate) fn send_pid(&self, pid: Pid, env: Envelope, prio: Priority) -> Result<(), Fail> {
         self.routed.set(self.routed.get() + 1);
         if pid.node != self.name {
-            return Err(Fail::NoConnection(pid.node));
+            return self.send_remote(ergo_proto::connection::Target::Pid(pid), env, prio);
         }
         if pid.creation != self.creation {
             return Err(Fail::ProcessUnknown);
@@ -377,6 +387,16 @@ impl ShardCore {
             );
             Ok(())
         }
+    }
+
+    /// Hands encoded frames to the shard that owns the link.
+    pub(crate) fn push_net_outbound(
+        &self,
+        shard: usize,
+        link: crate::net::link_io::LinkId,
+        bytes: Vec<u8>,
+    ) {
+        self.push_outbound(shard, Item::NetWrite(link, bytes));
     }
 
     #[inline]
@@ -809,6 +829,7 @@ impl ShardCore {
             }
             Item::Wake(r) => self.run_queue.borrow_mut().push_back(r),
             Item::Run(f) => f(self),
+            Item::NetWrite(link, bytes) => self.net_write(link, &bytes),
             Item::Stop => self.stop.set(true),
         }
     }
@@ -831,6 +852,7 @@ impl ShardCore {
         let mut idle_since: Option<Instant> = None;
         loop {
             let mut work = ring.reap() > 0;
+            work |= self.net_poll(ring);
             while let Some(batch) = self.remote.inbox.pop() {
                 work = true;
                 for item in batch {
@@ -840,6 +862,7 @@ impl ShardCore {
             work |= self.fire_timers();
             work |= self.run_ready();
             self.flush();
+            self.net_submit(ring);
             if self.stop.get() {
                 break;
             }

@@ -237,6 +237,10 @@ impl Payload<'_> {
     pub fn value(&self) -> Result<Value, DecodeError> {
         Value::decode_tagged(&mut Decoder::new(&self.bytes, self.caches))
     }
+    /// Decodes into the Rust type a local sender would use ([`ergo_edf::decode_any`]).
+    pub fn any(&self) -> Result<Box<dyn std::any::Any + Send>, DecodeError> {
+        ergo_edf::decode_any(&mut Decoder::new(&self.bytes, self.caches))
+    }
     /// Decodes as a Rust type.
     pub fn typed<T: Edf>(&self) -> Result<T, DecodeError> {
         ergo_edf::decode(&self.bytes, self.caches).map(|(v, _)| v)

@@ -1,0 +1,754 @@
+//! Network transparency: connections to other nodes (Rust or Go), driven by the shards' rings.
+//!
+//! Control plane (a few threads per node, blocking sockets with deadlines): the acceptor, the
+//! dialer (resolving through static routes or the registrar), the EHS handshake, and the
+//! registrar. Data plane (the shards): once a link's handshake is done its socket moves to a
+//! shard, whose ring reads it ([`link_io`]); frames are cut from the receive buffer, decoded with
+//! the peer's caches and delivered to local processes; outgoing messages are encoded on the
+//! sender's shard with our caches and appended to the link's write buffer, which goes out in one
+//! send per loop iteration.
+//!
+//! What works today: send, call and reply, and exit signals, to PIDs, names and aliases on other
+//! nodes, in both directions, with per-sender order (one link and one order byte per connection).
+//! Not yet: pools of several links, remote links/monitors/events/spawn/application start,
+//! important delivery, compression of outgoing frames, TLS, and node-down notifications.
+
+pub(crate) mod handshake_io;
+pub(crate) mod link_io;
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use ergo_edf::{Atom, GoError, Pid};
+use ergo_proto::connection::{
+    AnyPayload, ConnectionCodec, Incoming, LocalTarget, Priority as WirePriority, ResponseCode,
+    SendOptions, Target as WireTarget,
+};
+use ergo_proto::frame;
+use ergo_proto::gen::{NetworkFlags, Route, Version};
+use ergo_proto::handshake::{Established, LocalNode};
+
+use crate::message::Message;
+use crate::node::NodeShared;
+use crate::process::{Envelope, ExitVia, Kind};
+use crate::registrar::{Registrar, RegistrarOptions};
+use crate::shard::{Fail, Item, ShardCore};
+use crate::{Error, Priority, Reason};
+
+use self::link_io::{LinkEvent, LinkId, LinkIo};
+
+/// How a node takes part in the network.
+#[derive(Debug, Clone)]
+pub struct NetworkOptions {
+    /// The shared secret of the cluster.
+    pub cookie: String,
+    /// Where the acceptor listens (port 0: any free port).
+    pub listen: SocketAddr,
+    /// Register with (or become) the host's registrar; `None`: static routes only.
+    pub registrar: Option<RegistrarOptions>,
+    /// Static routes, tried before the registrar.
+    pub routes: HashMap<Atom, SocketAddr>,
+    /// Capabilities announced to peers.
+    pub flags: NetworkFlags,
+    /// Largest frame accepted from peers (0: unlimited).
+    pub max_message_size: u64,
+    /// Messages kept per peer while its connection is being made.
+    pub pending_limit: usize,
+}
+
+impl NetworkOptions {
+    /// Listening on 127.0.0.1 (any port), no registrar, Go's default flags.
+    pub fn new(cookie: &str) -> NetworkOptions {
+        NetworkOptions {
+            cookie: cookie.to_string(),
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            registrar: None,
+            routes: HashMap::new(),
+            flags: NetworkFlags(NetworkFlags::ENABLE | NetworkFlags::PROXY_ACCEPT),
+            max_message_size: 0,
+            pending_limit: 100_000,
+        }
+    }
+}
+
+/// One established connection (one link).
+pub(crate) struct Conn {
+    pub(crate) codec: ConnectionCodec,
+    pub(crate) shard: usize,
+    pub(crate) link: LinkId,
+}
+
+/// A message waiting for its connection.
+type Waiting = (WireTarget, Envelope, Priority);
+
+/// The node's network.
+pub(crate) struct Network {
+    pub(crate) local: LocalNode,
+    options: NetworkOptions,
+    pub(crate) listen_addr: SocketAddr,
+    conns: RwLock<HashMap<Atom, Arc<Conn>>>,
+    pending: Mutex<HashMap<Atom, Vec<Waiting>>>,
+    dialing: Mutex<HashSet<Atom>>,
+    registrar: Mutex<Option<Registrar>>,
+    stop: AtomicBool,
+    node: Weak<NodeShared>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    next_shard: AtomicUsize,
+}
+
+impl Network {
+    /// Starts the acceptor and (if configured) the registrar registration.
+    pub(crate) fn start(
+        node: &Arc<NodeShared>,
+        options: NetworkOptions,
+    ) -> Result<Arc<Network>, Error> {
+        ergo_proto::register_framework_types().map_err(|e| Error::Os(e.to_string()))?;
+        let mut local = LocalNode::new(node.name, node.creation, &options.cookie);
+        local.flags = options.flags;
+        local.max_message_size = options.max_message_size;
+        local.version = Version::new("ergo-rs", env!("CARGO_PKG_VERSION"), "MIT");
+        let listener = TcpListener::bind(options.listen)?;
+        listener.set_nonblocking(true)?;
+        let listen_addr = listener.local_addr()?;
+        let net = Arc::new(Network {
+            local,
+            options,
+            listen_addr,
+            conns: RwLock::new(HashMap::new()),
+            pending: Mutex::new(HashMap::new()),
+            dialing: Mutex::new(HashSet::new()),
+            registrar: Mutex::new(None),
+            stop: AtomicBool::new(false),
+            node: Arc::downgrade(node),
+            threads: Mutex::new(Vec::new()),
+            next_shard: AtomicUsize::new(0),
+        });
+        if let Some(ro) = net.options.registrar.clone() {
+            let route = Route {
+                host: String::new(),
+                port: listen_addr.port(),
+                tls: false,
+                handshake_version: Version::new("EHS", "R1", "MIT"),
+                proto_version: Version::new("ENP", "R1", "MIT"),
+            };
+            let r = Registrar::start(node.name, vec![route], ro)
+                .map_err(|e| Error::Os(e.to_string()))?;
+            *net.registrar.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        }
+        let n = net.clone();
+        let h = std::thread::Builder::new()
+            .name("ergo-acceptor".into())
+            .spawn(move || n.accept_loop(listener))?;
+        net.threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(h);
+        tracing::info!(node = %node.name, listen = %listen_addr, "network started");
+        Ok(net)
+    }
+
+    /// Stops accepting, unregisters, and closes every connection.
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(r) = self
+            .registrar
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            r.stop();
+        }
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in threads {
+            let _ = t.join();
+        }
+        self.conns
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// The connection to `peer`, if it is up.
+    pub(crate) fn conn(&self, peer: Atom) -> Option<Arc<Conn>> {
+        self.conns
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&peer)
+            .cloned()
+    }
+
+    /// Whether a connection to `peer` is up.
+    pub(crate) fn is_connected(&self, peer: Atom) -> bool {
+        self.conn(peer).is_some()
+    }
+
+    fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+        while !self.stop.load(Ordering::Acquire) {
+            match listener.accept() {
+                Ok((stream, from)) => {
+                    let net = self.clone();
+                    let _ = std::thread::Builder::new().name("ergo-handshake".into()).spawn(move || {
+                        let _ = stream.set_nonblocking(false);
+                        let dsn = vec![net.listen_addr.to_string()];
+                        match handshake_io::accept(stream, &net.local, 1, dsn, |_, _| false) {
+                            Ok(handshake_io::Accepted::Connection(ready, est)) => net.established(ready, *est),
+                            Ok(handshake_io::Accepted::Join(..)) => {}
+                            Err(e) => tracing::warn!(peer = %from, error = %e, "incoming link refused"),
+                        }
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+    }
+
+    /// Where `peer`'s acceptor is: a static route, or the registrar of its host.
+    fn route(&self, peer: Atom) -> Result<SocketAddr, String> {
+        if let Some(a) = self.options.routes.get(&peer) {
+            return Ok(*a);
+        }
+        let host = crate::registrar::host_of(peer).map_err(|e| e.to_string())?;
+        let routes = match &*self.registrar.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(r) => r.resolve(peer, crate::registrar::RESOLVE_TIMEOUT),
+            None => {
+                let port = ergo_proto::registrar::DEFAULT_PORT;
+                crate::registrar::resolve(peer, port, crate::registrar::RESOLVE_TIMEOUT)
+            }
+        }
+        .map_err(|e| e.to_string())?;
+        let route = routes
+            .into_iter()
+            .find(|r| !r.tls)
+            .ok_or("no plain (non-TLS) route")?;
+        let host = if route.host.is_empty() {
+            host.to_string()
+        } else {
+            route.host
+        };
+        (host.as_str(), route.port)
+            .to_socket_addrs()
+            .map_err(|e| e.to_string())?
+            .find(SocketAddr::is_ipv4)
+            .ok_or_else(|| format!("{host} has no IPv4 address"))
+    }
+
+    /// Queues a message for `peer` and makes sure a connection is being made.
+    pub(crate) fn queue(self: &Arc<Self>, peer: Atom, w: Waiting) -> Result<(), Fail> {
+        {
+            let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            let q = p.entry(peer).or_default();
+            if q.len() >= self.options.pending_limit {
+                return Err(Fail::NoConnection(peer));
+            }
+            q.push(w);
+        }
+        // The connection may have come up meanwhile: then flush right away.
+        if self.is_connected(peer) {
+            self.flush_pending(peer);
+            return Ok(());
+        }
+        if self
+            .dialing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(peer)
+        {
+            let net = self.clone();
+            let _ = std::thread::Builder::new()
+                .name("ergo-dial".into())
+                .spawn(move || {
+                    let r = net.route(peer).and_then(|addr| {
+                        handshake_io::dial(addr, &net.local, peer).map_err(|e| e.to_string())
+                    });
+                    match r {
+                        Ok((ready, est)) => net.established(ready, est),
+                        Err(e) => {
+                            tracing::warn!(peer = %peer, error = %e, "cannot connect");
+                            let dropped = net
+                                .pending
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .remove(&peer);
+                            net.fail_waiting(peer, dropped.unwrap_or_default());
+                        }
+                    }
+                    net.dialing
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&peer);
+                });
+        }
+        Ok(())
+    }
+
+    /// Calls waiting for a connection that could not be made fail now.
+    fn fail_waiting(&self, peer: Atom, waiting: Vec<Waiting>) {
+        let Some(node) = self.node.upgrade() else {
+            return;
+        };
+        for (_, env, _) in waiting {
+            if let Kind::Request(b) = env.kind {
+                let reply = Envelope {
+                    from: Pid::new(peer, 0, 0),
+                    kind: Kind::Response(Box::new((b.0, Err(Error::NoConnection(peer))))),
+                };
+                node.deliver_from_outside(env.from, reply);
+            }
+        }
+    }
+
+    /// A handshake completed: move the socket to a shard and publish the connection there.
+    fn established(self: &Arc<Self>, ready: handshake_io::Ready, est: Established) {
+        let Some(node) = self.node.upgrade() else {
+            return;
+        };
+        let peer = est.peer.node();
+        let codec = ConnectionCodec::new(&self.local, &est);
+        let shard = self.next_shard.fetch_add(1, Ordering::Relaxed) % node.shards.len();
+        let fd = OwnedFd::from(ready.stream);
+        let tail = ready.tail;
+        let net = self.clone();
+        let item = Item::Run(Box::new(move |core: &std::rc::Rc<ShardCore>| {
+            let link = core.net_attach(fd, &tail);
+            let conn = Arc::new(Conn {
+                codec,
+                shard: core.index,
+                link,
+            });
+            core.net_links.borrow_mut().insert(link.0, conn.clone());
+            {
+                let mut conns = net.conns.write().unwrap_or_else(|e| e.into_inner());
+                if conns.contains_key(&peer) {
+                    // Both sides dialed at once: keep the first, close this one.
+                    drop(conns);
+                    core.net_close(link);
+                    return;
+                }
+                conns.insert(peer, conn);
+            }
+            tracing::info!(peer = %peer, shard = core.index, "connection established");
+            net.flush_pending(peer);
+        }));
+        node.shards[shard].publish(vec![item]);
+    }
+
+    /// Sends what waited for `peer`'s connection, in order.
+    fn flush_pending(self: &Arc<Self>, peer: Atom) {
+        let waiting = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&peer)
+            .unwrap_or_default();
+        if waiting.is_empty() {
+            return;
+        }
+        let (Some(conn), Some(node)) = (self.conn(peer), self.node.upgrade()) else {
+            return;
+        };
+        let mut buf = Vec::new();
+        for (target, env, prio) in waiting {
+            if let Err(e) = encode(&conn, &target, env, prio, &mut buf) {
+                tracing::warn!(peer = %peer, error = ?e, "message to a remote node dropped");
+            }
+        }
+        node.shards[conn.shard].publish(vec![Item::NetWrite(conn.link, buf)]);
+    }
+
+    /// A link closed: forget its connection.
+    pub(crate) fn link_closed(&self, shard: usize, link: LinkId) {
+        let mut conns = self.conns.write().unwrap_or_else(|e| e.into_inner());
+        conns.retain(|peer, c| {
+            let gone = c.shard == shard && c.link == link;
+            if gone {
+                tracing::info!(peer = %peer, "connection closed");
+            }
+            !gone
+        });
+    }
+}
+
+fn wire_priority(p: Priority) -> WirePriority {
+    match p {
+        Priority::Normal => WirePriority::Normal,
+        Priority::High => WirePriority::High,
+        Priority::Max => WirePriority::Max,
+    }
+}
+
+fn local_priority(p: WirePriority) -> Priority {
+    match p {
+        WirePriority::Normal => Priority::Normal,
+        WirePriority::High => Priority::High,
+        WirePriority::Max => Priority::Max,
+    }
+}
+
+/// The value of a message as the encoder sees it.
+fn any_of(m: &Message) -> &(dyn std::any::Any + Send) {
+    m.dyn_inner().unwrap_or_else(|| m.as_any())
+}
+
+/// Encodes one envelope for `target` (on the connection's peer) into `out`.
+pub(crate) fn encode(
+    conn: &Conn,
+    target: &WireTarget,
+    env: Envelope,
+    prio: Priority,
+    out: &mut Vec<u8>,
+) -> Result<(), Fail> {
+    let opts = SendOptions {
+        priority: wire_priority(prio),
+        ..Default::default()
+    };
+    let c = &conn.codec;
+    let net_err = |e: ergo_proto::connection::ConnectionError| Fail::Network(e.to_string());
+    match env.kind {
+        Kind::Message(m) | Kind::System(m) => {
+            c.send(&env.from, target, &opts, &AnyPayload(any_of(&m)), out)
+                .map_err(net_err)?;
+        }
+        Kind::Request(b) => {
+            let (r, m) = *b;
+            c.request(&env.from, target, &r, &opts, &AnyPayload(any_of(&m)), out)
+                .map_err(net_err)?;
+        }
+        Kind::Response(b) => {
+            let WireTarget::Pid(to) = target else {
+                return Err(Fail::Network("a reply goes to a PID".into()));
+            };
+            let (r, result) = *b;
+            match result {
+                Ok(m) => {
+                    c.response(
+                        &env.from,
+                        to,
+                        &r,
+                        opts.priority,
+                        &AnyPayload(any_of(&m)),
+                        None,
+                        out,
+                    )
+                    .map_err(net_err)?;
+                }
+                Err(e) => {
+                    let code = match e {
+                        Error::ProcessUnknown => ResponseCode::UnknownProcess,
+                        Error::MailboxFull => ResponseCode::MailboxFull,
+                        Error::Terminated(_) => ResponseCode::Terminated,
+                        other => ResponseCode::Error(GoError::new(other.to_string())),
+                    };
+                    c.response_error(env.from.id, to, r.id, opts.priority, &code, true, out)
+                        .map_err(net_err)?;
+                }
+            }
+        }
+        Kind::Exit(b) => {
+            let WireTarget::Pid(to) = target else {
+                return Err(Fail::Network("exit signals go to a PID".into()));
+            };
+            let (reason, _) = *b;
+            c.exit(&env.from, to, &reason_error(&reason), out)
+                .map_err(net_err)?;
+        }
+        _ => {
+            return Err(Fail::Network(
+                "links, monitors and events across nodes are not supported yet".into(),
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// A reason as Go sees it (framework reasons travel as their cached errors).
+fn reason_error(r: &Reason) -> GoError {
+    match r {
+        Reason::Normal => ergo_edf::errors::TerminateReasonNormal(),
+        Reason::Shutdown => ergo_edf::errors::TerminateReasonShutdown(),
+        Reason::Kill => ergo_edf::errors::TerminateReasonKill(),
+        Reason::Panic => ergo_edf::errors::TerminateReasonPanic(),
+        Reason::NoProc => ergo_edf::errors::ErrProcessUnknown(),
+        Reason::Custom(s) => GoError::new(&**s),
+    }
+}
+
+fn reason_of(e: &GoError) -> Reason {
+    match e.text() {
+        "normal" => Reason::Normal,
+        "shutdown" => Reason::Shutdown,
+        "kill" => Reason::Kill,
+        "panic" => Reason::Panic,
+        "unknown process" => Reason::NoProc,
+        t => Reason::custom(t),
+    }
+}
+
+/// Per-shard network state.
+pub(crate) struct NetShard {
+    pub(crate) io: LinkIo,
+    pub(crate) events: Vec<LinkEvent>,
+}
+
+impl NetShard {
+    pub(crate) fn new() -> NetShard {
+        NetShard {
+            io: LinkIo::new(64 * 1024),
+            events: Vec::new(),
+        }
+    }
+}
+
+impl ShardCore {
+    /// Puts a connected socket on this shard's ring.
+    pub(crate) fn net_attach(&self, fd: OwnedFd, tail: &[u8]) -> LinkId {
+        let mut net = self.net.borrow_mut();
+        let id = net.io.insert(fd);
+        if let Some(buf) = net.io.received(id) {
+            buf.extend_from_slice(tail);
+        }
+        drop(net);
+        if !tail.is_empty() {
+            self.net_received(id);
+        }
+        id
+    }
+
+    /// Closes a link of this shard.
+    pub(crate) fn net_close(&self, link: LinkId) {
+        let mut net = self.net.borrow_mut();
+        let NetShard { io, events } = &mut *net;
+        io.close(link, events);
+    }
+
+    /// Appends encoded frames to a link of this shard.
+    pub(crate) fn net_write(&self, link: LinkId, bytes: &[u8]) {
+        if let Some(b) = self.net.borrow_mut().io.write_buf(link) {
+            b.extend_from_slice(bytes);
+        }
+    }
+
+    /// Routes an envelope to a process on another node.
+    pub(crate) fn send_remote(
+        &self,
+        target: WireTarget,
+        env: Envelope,
+        prio: Priority,
+    ) -> Result<(), Fail> {
+        let node = match target {
+            WireTarget::Pid(p) => p.node,
+            WireTarget::Name(p) => p.node,
+            WireTarget::Alias(a) => a.node,
+        };
+        let Some(net) = self.node.network.get() else {
+            return Err(Fail::NoConnection(node));
+        };
+        let Some(conn) = net.conn(node) else {
+            return net.queue(node, (target, env, prio));
+        };
+        if conn.shard == self.index {
+            let mut guard = self.net.borrow_mut();
+            match guard.io.write_buf(conn.link) {
+                Some(buf) => encode(&conn, &target, env, prio, buf),
+                None => Err(Fail::NoConnection(node)),
+            }
+        } else {
+            let mut buf = Vec::with_capacity(64);
+            encode(&conn, &target, env, prio, &mut buf)?;
+            self.push_net_outbound(conn.shard, conn.link, buf);
+            Ok(())
+        }
+    }
+
+    /// Bytes arrived on a link: cut and deliver every complete frame.
+    pub(crate) fn net_received(&self, link: LinkId) {
+        let Some(conn) = self.net_links.borrow().get(&link.0).cloned() else {
+            return;
+        };
+        let max = self
+            .node
+            .network
+            .get()
+            .map(|n| n.local.max_message_size)
+            .unwrap_or(0);
+        loop {
+            let frame = {
+                let mut net = self.net.borrow_mut();
+                let Some(buf) = net.io.received(link) else {
+                    return;
+                };
+                match frame::frame_len(buf, max) {
+                    Ok(Some(n)) if n <= buf.len() => buf.split_to(n).freeze(),
+                    Ok(_) => return,
+                    Err(e) => {
+                        tracing::warn!(peer = %conn.codec.peer(), error = %e, "bad frame: closing the connection");
+                        let NetShard { io, events } = &mut *net;
+                        io.close(link, events);
+                        return;
+                    }
+                }
+            };
+            if let Err(e) = self.net_dispatch(&conn, &frame, max) {
+                tracing::warn!(peer = %conn.codec.peer(), error = %e, "frame dropped");
+            }
+        }
+    }
+
+    fn net_dispatch(&self, conn: &Conn, frame: &[u8], max: u64) -> Result<(), String> {
+        let incoming = conn.codec.decode(frame, max).map_err(|e| e.to_string())?;
+        let local_pid = |t: LocalTarget| -> Result<Pid, String> {
+            match t {
+                LocalTarget::Pid(p) => Ok(p),
+                LocalTarget::Name(n) => self
+                    .node
+                    .whereis(n)
+                    .ok_or_else(|| format!("unknown name {n}")),
+                LocalTarget::Alias(a) => {
+                    let p = Pid::new(self.node.name, a.id[0], self.node.creation);
+                    Ok(p)
+                }
+            }
+        };
+        match incoming {
+            Incoming::Send {
+                from,
+                to,
+                priority,
+                payload,
+                ..
+            } => {
+                let to = local_pid(to)?;
+                let m = Message::from_any(payload.any().map_err(|e| e.to_string())?);
+                let _ = self.send_pid(
+                    to,
+                    Envelope {
+                        from,
+                        kind: Kind::Message(m),
+                    },
+                    local_priority(priority),
+                );
+            }
+            Incoming::Request {
+                from,
+                to,
+                reference,
+                priority,
+                payload,
+                ..
+            } => {
+                let m = Message::from_any(payload.any().map_err(|e| e.to_string())?);
+                match local_pid(to) {
+                    Ok(to) => {
+                        let env = Envelope {
+                            from,
+                            kind: Kind::Request(Box::new((reference, m))),
+                        };
+                        let _ = self.send_pid(to, env, local_priority(priority));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Incoming::Response {
+                from_id,
+                to,
+                reference,
+                payload,
+                ..
+            } => {
+                let m = Message::from_any(payload.any().map_err(|e| e.to_string())?);
+                let from = Pid::new(conn.codec.peer(), from_id, conn.codec.peer_creation());
+                let env = Envelope {
+                    from,
+                    kind: Kind::Response(Box::new((reference, Ok(m)))),
+                };
+                let _ = self.send_pid(to, env, Priority::High);
+            }
+            Incoming::ResponseError {
+                from_id,
+                to,
+                reference,
+                code,
+                ..
+            } => {
+                let from = Pid::new(conn.codec.peer(), from_id, conn.codec.peer_creation());
+                let err = match code {
+                    ResponseCode::Ok => return Ok(()), // an important-delivery ack: nothing waits for it yet
+                    ResponseCode::UnknownProcess => Error::ProcessUnknown,
+                    ResponseCode::MailboxFull => Error::MailboxFull,
+                    ResponseCode::Terminated => Error::Terminated(Reason::NoProc),
+                    ResponseCode::Error(e) => Error::Terminated(reason_of(&e)),
+                };
+                let env = Envelope {
+                    from,
+                    kind: Kind::Response(Box::new((reference, Err(err)))),
+                };
+                let _ = self.send_pid(to, env, Priority::High);
+            }
+            Incoming::Exit { from, to, reason } => {
+                let env = Envelope {
+                    from,
+                    kind: Kind::Exit(Box::new((reason_of(&reason), ExitVia::Pid))),
+                };
+                let _ = self.send_pid(to, env, Priority::Max);
+            }
+            Incoming::Event { .. } | Incoming::Terminate { .. } | Incoming::Control(_) => {
+                return Err("remote events, links and monitors are not supported yet".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles this shard's network completions and arms the next reads and sends.
+    pub(crate) fn net_poll(&self, ring: &mut crate::ring::Ring) -> bool {
+        let completions = ring.take_net();
+        let mut work = !completions.is_empty();
+        {
+            let mut net = self.net.borrow_mut();
+            let NetShard { io, events } = &mut *net;
+            for (u, r) in completions {
+                io.complete(ring.uring(), u, r, events);
+            }
+        }
+        loop {
+            let ev = self.net.borrow_mut().events.pop();
+            let Some(ev) = ev else { break };
+            work = true;
+            match ev {
+                LinkEvent::Received(link) => self.net_received(link),
+                LinkEvent::Closed(link, e) => {
+                    tracing::info!(shard = self.index, error = %e, "link closed");
+                    self.net_links.borrow_mut().remove(&link.0);
+                    if let Some(net) = self.node.network.get() {
+                        net.link_closed(self.index, link);
+                    }
+                }
+            }
+        }
+        work
+    }
+
+    /// Arms reads and sends everything written since the last call: one send per link.
+    pub(crate) fn net_submit(&self, ring: &mut crate::ring::Ring) {
+        let mut net = self.net.borrow_mut();
+        if net.io.len() == 0 {
+            return;
+        }
+        match net.io.submit(ring.uring()) {
+            Ok(n) if n > 0 => {
+                let _ = ring.uring().submit();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(shard = self.index, error = %e, "network submit failed"),
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Network transparency between two nodes in one process, over real TCP on loopback: sends,
+//! calls and replies to PIDs and names on the other node, registered types crossing as
+//! themselves, per-sender order, and the registrar finding a node.
+
+use std::sync::mpsc::{channel, Sender};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use ergo_edf::Edf;
+use ergo_engine::{
+    Actor, Atom, Context, Error, HandleResult, Message, NetworkOptions, Node, NodeOptions, Pid,
+    ProcessId, Reason, Ref, SpawnOptions, Target,
+};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Edf, Debug, Clone, PartialEq)]
+#[edf(name = "#ergo_engine_tests/Order")]
+struct Order {
+    id: i64,
+    item: String,
+}
+
+/// Forwards what it receives to the test; answers calls with the request, or "pong:<s>".
+struct Echo(Mutex<Sender<(Pid, Message)>>);
+
+impl Actor for Echo {
+    async fn handle_message(&mut self, _ctx: &mut Context, from: Pid, m: Message) -> HandleResult {
+        let _ = self.0.lock().unwrap().send((from, m));
+        Ok(())
+    }
+    async fn handle_call(
+        &mut self,
+        _ctx: &mut Context,
+        _from: Pid,
+        _r: Ref,
+        req: Message,
+    ) -> Result<Option<Message>, Reason> {
+        match req.downcast::<String>() {
+            Ok(s) => Ok(Some(Message::new(format!("pong:{s}")))),
+            Err(m) => Ok(Some(m)),
+        }
+    }
+}
+
+/// Calls the remote echo from inside a process and reports the answer.
+struct Caller {
+    target: Target,
+    report: Mutex<Sender<Result<String, Error>>>,
+}
+
+impl Actor for Caller {
+    async fn handle_message(&mut self, ctx: &mut Context, _from: Pid, m: Message) -> HandleResult {
+        let s = m.downcast::<String>().unwrap_or_default();
+        let r = ctx
+            .call(self.target, s)
+            .await
+            .map(|m| m.downcast::<String>().unwrap_or_default());
+        let _ = self.report.lock().unwrap().send(r);
+        Ok(())
+    }
+}
+
+fn net_node(name: &str, routes: &[(&str, std::net::SocketAddr)]) -> Node {
+    ergo_edf::ensure_registered::<Order>().unwrap();
+    let mut net = NetworkOptions::new("secret");
+    for (n, a) in routes {
+        net.routes.insert(Atom::new(n), *a);
+    }
+    Node::start(
+        name,
+        NodeOptions {
+            shards: 2,
+            network: Some(net),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn send_and_call_across_two_nodes() {
+    let b = net_node("netb@localhost", &[]);
+    let a = net_node(
+        "neta@localhost",
+        &[("netb@localhost", b.network_address().unwrap())],
+    );
+    let (tx, rx) = channel();
+    let echo = b
+        .spawn_register("echo", Echo(Mutex::new(tx)), SpawnOptions::default())
+        .unwrap();
+    let echo_name = ProcessId::new(Atom::new("echo"), b.name());
+
+    // A call from outside a process, by name: the first message also makes the connection.
+    let reply = a.call(echo_name, "ping".to_string(), WAIT).unwrap();
+    assert_eq!(
+        reply.downcast::<String>().ok().as_deref(),
+        Some("pong:ping")
+    );
+    assert!(a.is_connected("netb@localhost") && b.is_connected("neta@localhost"));
+
+    // Sends by PID keep their order; a registered struct arrives as itself.
+    for i in 0..1000i64 {
+        a.send(echo, i).unwrap();
+    }
+    a.send(
+        echo,
+        Order {
+            id: 7,
+            item: "apple".into(),
+        },
+    )
+    .unwrap();
+    for i in 0..1000i64 {
+        let (from, m) = rx.recv_timeout(WAIT).unwrap();
+        assert_eq!(from.node, a.name());
+        assert_eq!(m.downcast::<i64>().ok(), Some(i));
+    }
+    let (_, m) = rx.recv_timeout(WAIT).unwrap();
+    assert_eq!(
+        m.downcast::<Order>().ok(),
+        Some(Order {
+            id: 7,
+            item: "apple".into()
+        })
+    );
+
+    // A process calls the remote process (awaiting does not block its shard).
+    let (rtx, rrx) = channel();
+    let caller = a
+        .spawn(
+            Caller {
+                target: Target::Pid(echo),
+                report: Mutex::new(rtx),
+            },
+            SpawnOptions::default(),
+        )
+        .unwrap();
+    a.send(caller, "from a process".to_string()).unwrap();
+    assert_eq!(
+        rrx.recv_timeout(WAIT).unwrap().unwrap(),
+        "pong:from a process"
+    );
+
+    // And the other way: b calls a process on a over the same connection.
+    let (tx2, _rx2) = channel();
+    let echo_a = a
+        .spawn(Echo(Mutex::new(tx2)), SpawnOptions::default())
+        .unwrap();
+    let reply = b.call(echo_a, "back".to_string(), WAIT).unwrap();
+    assert_eq!(
+        reply.downcast::<String>().ok().as_deref(),
+        Some("pong:back")
+    );
+
+    // A call to a name the other node does not have times out (Go: no answer without
+    // important delivery).
+    let nobody = ProcessId::new(Atom::new("nobody"), b.name());
+    let r = a.call(nobody, "x".to_string(), Duration::from_millis(300));
+    assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+
+    a.stop();
+    b.stop();
+}
+
+#[test]
+fn messages_without_an_edf_mapping_are_refused_locally() {
+    let b = net_node("netd@localhost", &[]);
+    let a = net_node(
+        "netc@localhost",
+        &[("netd@localhost", b.network_address().unwrap())],
+    );
+    let (tx, _rx) = channel();
+    let echo = b
+        .spawn(Echo(Mutex::new(tx)), SpawnOptions::default())
+        .unwrap();
+    // Connect first.
+    assert!(a.call(echo, "hi".to_string(), WAIT).is_ok());
+    struct NotWire;
+    let deadline = Instant::now() + WAIT;
+    let mut refused = false;
+    while Instant::now() < deadline {
+        // From outside a process the send is routed by a shard; the error surfaces there.
+        if let Err(e) = a.call(echo, NotWire, Duration::from_millis(200)) {
+            refused = matches!(e, Error::Network(_) | Error::Timeout);
+            break;
+        }
+    }
+    assert!(refused);
+    a.stop();
+    b.stop();
+}
+
+#[test]
+fn an_unreachable_node_fails_the_call() {
+    // A static route to a port nothing listens on.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = dead.local_addr().unwrap();
+    drop(dead);
+    let a = net_node("nete@localhost", &[("ghost@localhost", addr)]);
+    let ghost = Pid::new(Atom::new("ghost@localhost"), 1001, 1);
+    let r = a.call(ghost, "x".to_string(), WAIT);
+    assert!(
+        matches!(r, Err(Error::NoConnection(n)) if n == Atom::new("ghost@localhost")),
+        "{r:?}"
+    );
+    a.stop();
+}
