@@ -59,6 +59,9 @@ pub struct NetworkOptions {
     pub max_message_size: u64,
     /// Messages kept per peer while its connection is being made.
     pub pending_limit: usize,
+    /// A link whose sent data stays unacknowledged this long is closed (`TCP_USER_TIMEOUT`),
+    /// so a pulled cable is noticed even when nothing is received.
+    pub user_timeout: Duration,
 }
 
 impl NetworkOptions {
@@ -72,6 +75,7 @@ impl NetworkOptions {
             flags: NetworkFlags(NetworkFlags::ENABLE | NetworkFlags::PROXY_ACCEPT),
             max_message_size: 0,
             pending_limit: 100_000,
+            user_timeout: Duration::from_secs(15),
         }
     }
 }
@@ -316,6 +320,7 @@ impl Network {
         let peer = est.peer.node();
         let codec = ConnectionCodec::new(&self.local, &est);
         let shard = self.next_shard.fetch_add(1, Ordering::Relaxed) % node.shards.len();
+        set_user_timeout(&ready.stream, self.options.user_timeout);
         let fd = OwnedFd::from(ready.stream);
         let tail = ready.tail;
         let net = self.clone();
@@ -377,6 +382,31 @@ impl Network {
             !gone
         });
     }
+}
+
+/// Sets `TCP_USER_TIMEOUT` and TCP keep-alive on a link.
+fn set_user_timeout(s: &std::net::TcpStream, t: Duration) {
+    use std::os::fd::AsRawFd;
+    let ms = t.as_millis().min(u128::from(u32::MAX)) as libc::c_uint;
+    let secs = t.as_secs().clamp(1, 3600) as libc::c_int;
+    let fd = s.as_raw_fd();
+    let set = |level: libc::c_int, opt: libc::c_int, v: libc::c_int| {
+        // SAFETY: setsockopt on a socket we own, with a pointer to a live c_int.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                opt,
+                (&v as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as u32,
+            )
+        }
+    };
+    set(libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT, ms as libc::c_int);
+    set(libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1);
+    set(libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, secs);
+    set(libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, secs);
+    set(libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 2);
 }
 
 fn wire_priority(p: Priority) -> WirePriority {

@@ -18,17 +18,27 @@ pub fn unavailable() -> Option<String> {
     }
     match Command::new("ip").arg("netns").arg("list").output() {
         Ok(o) if o.status.success() => None,
-        Ok(o) => Some(format!("`ip netns` fails: {}", String::from_utf8_lossy(&o.stderr).trim())),
+        Ok(o) => Some(format!(
+            "`ip netns` fails: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
         Err(e) => Some(format!("`ip` (iproute2) is missing: {e}")),
     }
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {
-    let o = Command::new("ip").args(args).output().map_err(|e| format!("ip {args:?}: {e}"))?;
+    let o = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip {args:?}: {e}"))?;
     if o.status.success() {
         Ok(())
     } else {
-        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&o.stderr).trim()))
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&o.stderr).trim()
+        ))
     }
 }
 
@@ -54,7 +64,10 @@ impl Lab {
     pub fn new(tag: &str, n: usize) -> Result<Lab, String> {
         let prefix = format!("e{}{}", tag, std::process::id() % 10000);
         let hub = format!("{prefix}hub");
-        let mut lab = Lab { prefix: prefix.clone(), hosts: Vec::new() };
+        let mut lab = Lab {
+            prefix: prefix.clone(),
+            hosts: Vec::new(),
+        };
         ip(&["netns", "add", &hub])?;
         ip(&["-n", &hub, "link", "add", "br0", "type", "bridge"])?;
         ip(&["-n", &hub, "link", "set", "br0", "up"])?;
@@ -71,7 +84,12 @@ impl Lab {
             ip(&["-n", &ns, "link", "set", "lo", "up"])?;
             ip(&["-n", &hub, "link", "set", &b, "master", "br0"])?;
             ip(&["-n", &hub, "link", "set", &b, "up"])?;
-            lab.hosts.push(Host { ns, addr, hub_end: b, prefix: prefix.clone() });
+            lab.hosts.push(Host {
+                ns,
+                addr,
+                hub_end: b,
+                prefix: prefix.clone(),
+            });
         }
         Ok(lab)
     }
@@ -85,22 +103,41 @@ impl Lab {
 impl Host {
     /// Moves the calling thread into this host's namespace.
     pub fn enter(&self) -> Result<(), String> {
-        let f = File::open(format!("/var/run/netns/{}", self.ns)).map_err(|e| format!("open netns {}: {e}", self.ns))?;
+        let f = File::open(format!("/var/run/netns/{}", self.ns))
+            .map_err(|e| format!("open netns {}: {e}", self.ns))?;
         // SAFETY: setns on a descriptor we hold open; affects only the calling thread.
         if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            return Err(format!("setns {}: {}", self.ns, std::io::Error::last_os_error()));
+            return Err(format!(
+                "setns {}: {}",
+                self.ns,
+                std::io::Error::last_os_error()
+            ));
         }
         Ok(())
     }
 
     /// Cuts this host off the bridge (its cable is pulled).
     pub fn cut(&self) -> Result<(), String> {
-        ip(&["-n", &format!("{}hub", self.prefix), "link", "set", &self.hub_end, "down"])
+        ip(&[
+            "-n",
+            &format!("{}hub", self.prefix),
+            "link",
+            "set",
+            &self.hub_end,
+            "down",
+        ])
     }
 
     /// Plugs the cable back in.
     pub fn restore(&self) -> Result<(), String> {
-        ip(&["-n", &format!("{}hub", self.prefix), "link", "set", &self.hub_end, "up"])
+        ip(&[
+            "-n",
+            &format!("{}hub", self.prefix),
+            "link",
+            "set",
+            &self.hub_end,
+            "up",
+        ])
     }
 }
 
