@@ -141,10 +141,10 @@ fn thread_cpu() -> Duration {
 
 /// Counts integers; reports the time (and its shard thread's CPU time) when it has seen
 /// `expect` of them.
-struct Receiver {
-    seen: u64,
-    expect: u64,
-    done: SyncSender<(Instant, Duration)>,
+pub(crate) struct Receiver {
+    pub(crate) seen: u64,
+    pub(crate) expect: u64,
+    pub(crate) done: SyncSender<(Instant, Duration)>,
 }
 
 impl Actor for Receiver {
@@ -166,12 +166,12 @@ impl Actor for Receiver {
 
 /// Sends `total` integers to `to` in chunks, re-arming itself between chunks so other processes
 /// on its shard (its receiver) get to run.
-struct Sender {
-    to: Pid,
-    left: u64,
+pub(crate) struct Sender {
+    pub(crate) to: Pid,
+    pub(crate) left: u64,
 }
 
-struct Go;
+pub(crate) struct Go;
 
 const CHUNK: u64 = 256;
 
@@ -302,7 +302,7 @@ impl Actor for CpuProbe {
 }
 
 /// The CPU time shard `shard` has used so far.
-fn node_cpu(node: &Node, shard: usize) -> Result<Duration, Error> {
+pub(crate) fn node_cpu(node: &Node, shard: usize) -> Result<Duration, Error> {
     let p = node.spawn(
         CpuProbe,
         SpawnOptions {

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod local;
+mod network;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -61,6 +62,12 @@ enum Scenario {
     /// Spawn 1M idle processes; time and resident bytes per process.
     #[value(name = "memusage")]
     MemUsage,
+    /// Two nodes over loopback TCP: 1 sender -> 1 remote receiver, 3M small integers.
+    #[value(name = "network-1-1")]
+    Network11,
+    /// Two nodes over loopback TCP: N (= cores) senders -> N remote receivers, 1M each.
+    #[value(name = "network-n-n")]
+    NetworkNN,
 }
 
 fn main() -> ExitCode {
@@ -93,6 +100,13 @@ fn main() -> ExitCode {
                         local::median(runs, || local::memusage(shards, 1_000_000))
                     }
                     Scenario::MemUsage => local::median(runs, || local::memusage_in_child(shards)),
+                    Scenario::Network11 => local::median(runs, || network::run(1, 3_000_000)),
+                    Scenario::NetworkNN => {
+                        let n = std::thread::available_parallelism()
+                            .map(|n| n.get())
+                            .unwrap_or(2);
+                        local::median(runs, || network::run(n, 1_000_000))
+                    }
                 };
                 match r {
                     Ok(r) => r.print(json, runs),
