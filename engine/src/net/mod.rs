@@ -600,7 +600,9 @@ impl ShardCore {
         }
     }
 
-    /// Bytes arrived on a link: cut and deliver every complete frame.
+    /// Bytes arrived on a link: cut and deliver every complete frame. The complete frames are
+    /// split off the receive buffer together (one split per read, not one per frame) and
+    /// handled in place.
     pub(crate) fn net_received(&self, link: LinkId) {
         let Some(conn) = self.net_links.borrow().get(&link.0).cloned() else {
             return;
@@ -611,24 +613,36 @@ impl ShardCore {
             .get()
             .map(|n| n.local.max_message_size)
             .unwrap_or(0);
-        loop {
-            let frame = {
-                let mut net = self.net.borrow_mut();
-                let Some(buf) = net.io.received(link) else {
-                    return;
-                };
-                match frame::frame_len(buf, max) {
-                    Ok(Some(n)) if n <= buf.len() => buf.split_to(n).freeze(),
-                    Ok(_) => return,
+        let chunk = {
+            let mut net = self.net.borrow_mut();
+            let Some(buf) = net.io.received(link) else {
+                return;
+            };
+            let mut at = 0;
+            let mut bad = None;
+            loop {
+                match frame::frame_len(&buf[at..], max) {
+                    Ok(Some(n)) if at + n <= buf.len() => at += n,
+                    Ok(_) => break,
                     Err(e) => {
-                        tracing::warn!(peer = %conn.codec.peer(), error = %e, "bad frame: closing the connection");
-                        let NetShard { io, events } = &mut *net;
-                        io.close(link, events);
-                        return;
+                        bad = Some(e);
+                        break;
                     }
                 }
-            };
-            if let Err(e) = self.net_dispatch(&conn, &frame, max) {
+            }
+            let chunk = buf.split_to(at).freeze();
+            if let Some(e) = bad {
+                tracing::warn!(peer = %conn.codec.peer(), error = %e, "bad frame: closing the connection");
+                let NetShard { io, events } = &mut *net;
+                io.close(link, events);
+            }
+            chunk
+        };
+        let mut rest = &chunk[..];
+        while let Ok(Some(n)) = frame::frame_len(rest, 0) {
+            let (frame, tail) = rest.split_at(n);
+            rest = tail;
+            if let Err(e) = self.net_dispatch(&conn, frame, max) {
                 tracing::warn!(peer = %conn.codec.peer(), error = %e, "frame dropped");
             }
         }
