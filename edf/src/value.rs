@@ -432,6 +432,45 @@ impl Value {
         })
     }
 
+    /// The same value with every map's entries sorted (by their debug form), so that values
+    /// decoded from different map orders compare equal (Go's map order is random).
+    pub fn canonical(&self) -> Value {
+        match self {
+            Value::Map {
+                key,
+                value,
+                entries,
+            } => {
+                let entries = entries.as_ref().map(|es| {
+                    let mut es: Vec<(Value, Value)> = es
+                        .iter()
+                        .map(|(k, v)| (k.canonical(), v.canonical()))
+                        .collect();
+                    es.sort_by_cached_key(|(k, _)| format!("{k:?}"));
+                    es
+                });
+                Value::Map {
+                    key: key.clone(),
+                    value: value.clone(),
+                    entries,
+                }
+            }
+            Value::Slice { elem, items } => Value::Slice {
+                elem: elem.clone(),
+                items: items
+                    .as_ref()
+                    .map(|i| i.iter().map(Value::canonical).collect()),
+            },
+            Value::Array { elem, items } => Value::Array {
+                elem: elem.clone(),
+                items: items.iter().map(Value::canonical).collect(),
+            },
+            Value::Registered(t, body) => Value::Registered(t.clone(), Box::new(body.canonical())),
+            Value::Struct(f) => Value::Struct(f.iter().map(Value::canonical).collect()),
+            other => other.clone(),
+        }
+    }
+
     /// A short name of what the value holds, for error messages.
     pub fn kind_name(&self) -> String {
         match self {

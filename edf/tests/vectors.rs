@@ -44,42 +44,6 @@ fn runner_passes_every_value_and_failure_vector() {
     assert_eq!(summary.line(), "320 passed, 0 failed, 1 skipped");
 }
 
-/// Sorts map entries (by their debug form) so values from Go's random map order compare equal.
-fn canonical(v: &Value) -> Value {
-    match v {
-        Value::Map {
-            key,
-            value,
-            entries,
-        } => {
-            let entries = entries.as_ref().map(|es| {
-                let mut es: Vec<(Value, Value)> = es
-                    .iter()
-                    .map(|(k, v)| (canonical(k), canonical(v)))
-                    .collect();
-                es.sort_by_key(|(k, _)| format!("{k:?}"));
-                es
-            });
-            Value::Map {
-                key: key.clone(),
-                value: value.clone(),
-                entries,
-            }
-        }
-        Value::Slice { elem, items } => Value::Slice {
-            elem: elem.clone(),
-            items: items.as_ref().map(|i| i.iter().map(canonical).collect()),
-        },
-        Value::Array { elem, items } => Value::Array {
-            elem: elem.clone(),
-            items: items.iter().map(canonical).collect(),
-        },
-        Value::Registered(t, body) => Value::Registered(t.clone(), Box::new(canonical(body))),
-        Value::Struct(f) => Value::Struct(f.iter().map(canonical).collect()),
-        other => other.clone(),
-    }
-}
-
 fn as_value(bytes: &[u8], dec: &DecodeCaches) -> Value {
     ergo_edf::decode::<Value>(bytes, dec).unwrap().0
 }
@@ -104,7 +68,7 @@ fn typed<T: Edf + PartialEq + Debug>(
     if again != v {
         return Err(format!("re-encoded bytes decode to {again:?}, want {v:?}"));
     }
-    if canonical(&as_value(&out, dec)) != canonical(&as_value(bytes, dec)) {
+    if as_value(&out, dec).canonical() != as_value(bytes, dec).canonical() {
         return Err(format!(
             "bytes differ beyond map order:\n want {}\n got  {}",
             hex::encode(bytes),

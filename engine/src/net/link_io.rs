@@ -225,43 +225,18 @@ impl LinkIo {
             }
             OP_SEND => {
                 l.send_pending = false;
+                let retry = result == -libc::EAGAIN || result == -libc::EINTR;
                 if result >= 0 {
                     l.sent += result as usize;
                     l.bytes_out += result as u64;
-                    if l.sent < l.inflight.len() && !l.closed {
-                        // A short send: the rest goes now, ahead of anything newer.
-                        let rest = &l.inflight[l.sent..];
-                        let e = opcode::Send::new(
-                            types::Fd(l.fd.as_raw_fd()),
-                            rest.as_ptr(),
-                            rest.len() as u32,
-                        )
-                        .flags(libc::MSG_NOSIGNAL)
-                        .build()
-                        .user_data(TAG | OP_SEND | i as u64);
-                        if push(ring, &e).is_ok() {
-                            l.send_pending = true;
-                            l.sends += 1;
-                        } else {
-                            Self::fail(l, id, io::Error::other("submission failed"), events);
-                        }
-                    } else {
-                        l.inflight.clear();
-                        l.sent = 0;
-                    }
-                } else if result == -libc::EAGAIN || result == -libc::EINTR {
-                    // Retry the whole in-flight buffer from where it stopped.
-                    let rest = &l.inflight[l.sent..];
-                    let e = opcode::Send::new(
-                        types::Fd(l.fd.as_raw_fd()),
-                        rest.as_ptr(),
-                        rest.len() as u32,
-                    )
-                    .flags(libc::MSG_NOSIGNAL)
-                    .build()
-                    .user_data(TAG | OP_SEND | i as u64);
-                    if push(ring, &e).is_ok() {
-                        l.send_pending = true;
+                }
+                if result >= 0 && (l.sent >= l.inflight.len() || l.closed) {
+                    l.inflight.clear();
+                    l.sent = 0;
+                } else if result >= 0 || retry {
+                    // A short send (or EAGAIN): the rest goes now, ahead of anything newer.
+                    if Self::send_rest(ring, l, i).is_err() {
+                        Self::fail(l, id, io::Error::other("submission failed"), events);
                     }
                 } else {
                     Self::fail(l, id, io::Error::from_raw_os_error(-result), events);
@@ -270,6 +245,23 @@ impl LinkIo {
             _ => {}
         }
         self.reclaim(i);
+    }
+
+    /// Submits a send of the part of the in-flight buffer not sent yet.
+    fn send_rest(ring: &mut IoUring, l: &mut Link, i: usize) -> io::Result<()> {
+        let rest = &l.inflight[l.sent..];
+        let e = opcode::Send::new(
+            types::Fd(l.fd.as_raw_fd()),
+            rest.as_ptr(),
+            rest.len() as u32,
+        )
+        .flags(libc::MSG_NOSIGNAL)
+        .build()
+        .user_data(TAG | OP_SEND | i as u64);
+        push(ring, &e)?;
+        l.send_pending = true;
+        l.sends += 1;
+        Ok(())
     }
 
     fn fail(l: &mut Link, id: LinkId, err: io::Error, events: &mut Vec<LinkEvent>) {

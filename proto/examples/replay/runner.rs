@@ -423,44 +423,12 @@ fn payload_round_trip(f: &Frame<'_>, dec: &DecodeCaches, enc: &EncodeCaches) -> 
         return Outcome::Pass;
     }
     match ergo_edf::decode::<Value>(&again, dec) {
-        Ok((v2, _)) if canonical(&v2) == canonical(&v) => Outcome::Pass,
+        Ok((v2, _)) if v2.canonical() == v.canonical() => Outcome::Pass,
         _ => Outcome::Fail(format!(
             "payload re-encodes differently:\n want {}\n got  {}",
             hex::encode(f.payload),
             hex::encode(&again)
         )),
-    }
-}
-
-/// Sorts map entries so values from Go's random map order compare equal.
-fn canonical(v: &Value) -> Value {
-    match v {
-        Value::Map {
-            key,
-            value,
-            entries,
-        } => {
-            let entries = entries.as_ref().map(|es| {
-                let mut es: Vec<(Value, Value)> = es
-                    .iter()
-                    .map(|(k, v)| (canonical(k), canonical(v)))
-                    .collect();
-                es.sort_by_key(|(k, _)| format!("{k:?}"));
-                es
-            });
-            Value::Map {
-                key: key.clone(),
-                value: value.clone(),
-                entries,
-            }
-        }
-        Value::Slice { elem, items } => Value::Slice {
-            elem: elem.clone(),
-            items: items.as_ref().map(|i| i.iter().map(canonical).collect()),
-        },
-        Value::Registered(t, body) => Value::Registered(t.clone(), Box::new(canonical(body))),
-        Value::Struct(fs) => Value::Struct(fs.iter().map(canonical).collect()),
-        other => other.clone(),
     }
 }
 
