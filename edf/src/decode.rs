@@ -26,7 +26,7 @@ pub struct Decoder<'a> {
 /// Elements with empty bodies (of arrays like `[65][0]bool{}`, which are legal) one decode may
 /// make: a fixed number, so that nested empty arrays cannot multiply into gigabytes and whether a
 /// value decodes does not depend on what follows it.
-pub const MAX_EMPTY_ELEMENTS: usize = 65536;
+pub const MAX_EMPTY_ELEMENTS: usize = 4096;
 
 impl<'a> Decoder<'a> {
     /// A decoder over `input`, with the sender's caches.

@@ -44,8 +44,8 @@ static GLOBAL: Counting = Counting;
 /// well below this.
 const AMPLIFICATION: usize = 8192;
 /// Allowed allocation regardless of the input size: the decoder may make up to
-/// `MAX_EMPTY_ELEMENTS` (65536) elements without bytes (`[N][0]T`), a few dozen bytes each.
-const FLOOR: usize = 4 << 20;
+/// `MAX_EMPTY_ELEMENTS` (4096) elements without bytes (`[N][0]T`), a few dozen bytes each.
+const FLOOR: usize = 1 << 20;
 
 fuzz_target!(|data: &[u8]| {
     for dc in [DecodeCaches::none(), &caches().decode] {
