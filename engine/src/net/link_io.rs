@@ -419,13 +419,16 @@ mod tests {
         let reader = std::thread::spawn(move || {
             let mut got = vec![0u8; 8_000_000];
             b.read_exact(&mut got).unwrap();
-            got
+            // Returned (not dropped) so the link sees no EOF before the test looks at it.
+            (got, b)
         });
         let mut events = Vec::new();
         drive(&mut ring, &mut io, &mut events, |io, _| {
             io.stats(id).unwrap().bytes_out == 8_000_000
         });
-        assert_eq!(reader.join().unwrap(), data);
+        let (got, _b) = reader.join().unwrap();
+        assert_eq!(got, data);
+        assert!(io.stats(id).unwrap().sends >= 1);
     }
 
     #[test]

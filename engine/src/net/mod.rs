@@ -59,6 +59,8 @@ pub struct NetworkOptions {
     pub max_message_size: u64,
     /// Messages kept per peer while its connection is being made.
     pub pending_limit: usize,
+    /// How long each handshake message may take to arrive (Go: 1 s).
+    pub handshake_timeout: Duration,
     /// A link whose sent data stays unacknowledged this long is closed (`TCP_USER_TIMEOUT`),
     /// so a pulled cable is noticed even when nothing is received.
     pub user_timeout: Duration,
@@ -76,6 +78,7 @@ impl NetworkOptions {
             max_message_size: 0,
             pending_limit: 100_000,
             user_timeout: Duration::from_secs(15),
+            handshake_timeout: handshake_io::READ_TIMEOUT,
         }
     }
 }
@@ -199,7 +202,7 @@ impl Network {
                     let _ = std::thread::Builder::new().name("ergo-handshake".into()).spawn(move || {
                         let _ = stream.set_nonblocking(false);
                         let dsn = vec![net.listen_addr.to_string()];
-                        match handshake_io::accept(stream, &net.local, 1, dsn, |_, _| false) {
+                        match handshake_io::accept(stream, &net.local, 1, dsn, |_, _| false, net.options.handshake_timeout) {
                             Ok(handshake_io::Accepted::Connection(ready, est)) => net.established(ready, *est),
                             Ok(handshake_io::Accepted::Join(..)) => {}
                             Err(e) => tracing::warn!(peer = %from, error = %e, "incoming link refused"),
@@ -273,7 +276,8 @@ impl Network {
                 .name("ergo-dial".into())
                 .spawn(move || {
                     let r = net.route(peer).and_then(|addr| {
-                        handshake_io::dial(addr, &net.local, peer).map_err(|e| e.to_string())
+                        handshake_io::dial(addr, &net.local, peer, net.options.handshake_timeout)
+                            .map_err(|e| e.to_string())
                     });
                     match r {
                         Ok((ready, est)) => net.established(ready, est),
