@@ -84,7 +84,8 @@ fn three_hosts_resolve_talk_and_survive_a_pulled_cable() {
     for a in &nodes {
         for b in &nodes {
             if a.name() != b.name() {
-                let r = call(a, b, "hello", wait).unwrap();
+                let r = call(a, b, "hello", wait)
+                    .unwrap_or_else(|e| panic!("{} -> {}: {e:?}", a.name(), b.name()));
                 assert_eq!(r, format!("{} says hello", b.name()));
             }
         }

@@ -347,6 +347,8 @@ impl Network {
                 conns.insert(peer, conn);
             }
             tracing::info!(peer = %peer, shard = core.index, "connection established");
+            // Frames that arrived together with the last handshake message.
+            core.net_received(link);
             net.flush_pending(peer);
         }));
         node.shards[shard].publish(vec![item]);
@@ -544,16 +546,14 @@ impl NetShard {
 }
 
 impl ShardCore {
-    /// Puts a connected socket on this shard's ring.
+    /// Puts a connected socket on this shard's ring, with the bytes already read past its
+    /// handshake in its receive buffer (the caller handles them once the link's connection is
+    /// known, with [`ShardCore::net_received`]).
     pub(crate) fn net_attach(&self, fd: OwnedFd, tail: &[u8]) -> LinkId {
         let mut net = self.net.borrow_mut();
         let id = net.io.insert(fd);
         if let Some(buf) = net.io.received(id) {
             buf.extend_from_slice(tail);
-        }
-        drop(net);
-        if !tail.is_empty() {
-            self.net_received(id);
         }
         id
     }
