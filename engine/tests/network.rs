@@ -206,3 +206,147 @@ fn an_unreachable_node_fails_the_call() {
     );
     a.stop();
 }
+
+/// A bare peer speaking the protocol with `ergo-proto` over a blocking socket (as a Go node
+/// would): full handshake, then frames.
+mod bare_peer {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    use ergo_engine::proto::connection::ConnectionCodec;
+    use ergo_engine::proto::frame;
+    use ergo_engine::proto::handshake::{self, Dialer, LocalNode, Step};
+    use ergo_engine::Atom;
+
+    pub struct Peer {
+        pub stream: TcpStream,
+        pub codec: ConnectionCodec,
+        buf: Vec<u8>,
+    }
+
+    pub fn dial(addr: std::net::SocketAddr, me: &str, to: Atom) -> Peer {
+        ergo_engine::proto::register_framework_types().unwrap();
+        let local = LocalNode::new(Atom::new(me), 1_700_000_000, "secret");
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let (mut d, hello) = Dialer::start(local.clone(), to, "ab".repeat(32), None);
+        let mut out = Vec::new();
+        handshake::encode(&hello, &mut out).unwrap();
+        s.write_all(&out).unwrap();
+        let mut buf = Vec::new();
+        loop {
+            let (m, n) = loop {
+                if let Some(x) = handshake::decode(&buf).unwrap() {
+                    break x;
+                }
+                let mut c = [0u8; 16384];
+                let n = s.read(&mut c).unwrap();
+                assert!(n > 0);
+                buf.extend_from_slice(&c[..n]);
+            };
+            buf.drain(..n);
+            let (msgs, done) = match d.handle(m).unwrap() {
+                Step::Send(m) => (m, None),
+                Step::Done(m, est) => (m, Some(est)),
+            };
+            let mut out = Vec::new();
+            for m in &msgs {
+                handshake::encode(m, &mut out).unwrap();
+            }
+            s.write_all(&out).unwrap();
+            if let Some(est) = done {
+                let codec = ConnectionCodec::new(&local, &est);
+                return Peer {
+                    stream: s,
+                    codec,
+                    buf,
+                };
+            }
+        }
+    }
+
+    impl Peer {
+        /// The next whole frame.
+        pub fn next_frame(&mut self) -> Vec<u8> {
+            loop {
+                if let Ok(Some(n)) = frame::frame_len(&self.buf, 0) {
+                    if n <= self.buf.len() {
+                        return self.buf.drain(..n).collect();
+                    }
+                }
+                let mut c = [0u8; 16384];
+                let n = self.stream.read(&mut c).unwrap();
+                assert!(n > 0, "closed");
+                self.buf.extend_from_slice(&c[..n]);
+            }
+        }
+    }
+}
+
+#[test]
+fn important_delivery_is_acknowledged_to_a_bare_protocol_peer() {
+    use ergo_engine::proto::connection::{
+        Incoming, ResponseCode, SendOptions, Target as WireTarget,
+    };
+    use std::io::Write;
+    let b = net_node("netf@localhost", &[]);
+    let (tx, rx) = channel();
+    let echo = b
+        .spawn_register("sink", Echo(Mutex::new(tx)), SpawnOptions::default())
+        .unwrap();
+    let mut peer = bare_peer::dial(b.network_address().unwrap(), "bare@localhost", b.name());
+    let me = Pid::new(Atom::new("bare@localhost"), 1001, 1_700_000_000);
+    let mut out = Vec::new();
+    let opts = SendOptions {
+        important: Some(777),
+        ..Default::default()
+    };
+    peer.codec
+        .send(
+            &me,
+            &WireTarget::Pid(echo),
+            &opts,
+            &"hello".to_string(),
+            &mut out,
+        )
+        .unwrap();
+    let nobody = ProcessId::new(Atom::new("nobody"), b.name());
+    let opts = SendOptions {
+        important: Some(778),
+        ..Default::default()
+    };
+    peer.codec
+        .send(
+            &me,
+            &WireTarget::Name(nobody),
+            &opts,
+            &"lost".to_string(),
+            &mut out,
+        )
+        .unwrap();
+    peer.stream.write_all(&out).unwrap();
+
+    let (from, m) = rx.recv_timeout(WAIT).unwrap();
+    assert_eq!(
+        (from, m.downcast::<String>().ok().as_deref()),
+        (me, Some("hello"))
+    );
+    let mut acks = Vec::new();
+    for _ in 0..2 {
+        let f = peer.next_frame();
+        match peer.codec.decode(&f, 0).unwrap() {
+            Incoming::ResponseError {
+                from_id,
+                to,
+                reference,
+                code,
+                ..
+            } => acks.push((from_id, to, reference.id, code)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(acks[0], (echo.id, me, [777, 0, 0], ResponseCode::Ok));
+    assert_eq!(acks[1], (0, me, [778, 0, 0], ResponseCode::UnknownProcess));
+    b.stop();
+}

@@ -74,7 +74,11 @@ impl NetworkOptions {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             registrar: None,
             routes: HashMap::new(),
-            flags: NetworkFlags(NetworkFlags::ENABLE | NetworkFlags::PROXY_ACCEPT),
+            flags: NetworkFlags(
+                NetworkFlags::ENABLE
+                    | NetworkFlags::PROXY_ACCEPT
+                    | NetworkFlags::IMPORTANT_DELIVERY,
+            ),
             max_message_size: 0,
             pending_limit: 100_000,
             user_timeout: Duration::from_secs(15),
@@ -672,38 +676,60 @@ impl ShardCore {
                 from,
                 to,
                 priority,
+                important,
                 payload,
-                ..
             } => {
-                let to = local_pid(to)?;
                 let m = Message::from_any(payload.any().map_err(|e| e.to_string())?);
-                let _ = self.send_pid(
-                    to,
-                    Envelope {
-                        from,
-                        kind: Kind::Message(m),
-                    },
-                    local_priority(priority),
-                );
+                let target_id = match to {
+                    LocalTarget::Pid(p) => p.id,
+                    _ => 0,
+                };
+                let delivered = local_pid(to)
+                    .map_err(|_| Fail::ProcessUnknown)
+                    .and_then(|to| {
+                        self.send_pid(
+                            to,
+                            Envelope {
+                                from,
+                                kind: Kind::Message(m),
+                            },
+                            local_priority(priority),
+                        )
+                    });
+                if let Some(id) = important {
+                    // Important delivery: always acknowledged, with the outcome.
+                    self.net_ack(conn, target_id, from, [id, 0, 0], priority, delivered.err());
+                }
             }
             Incoming::Request {
                 from,
                 to,
                 reference,
                 priority,
+                important,
                 payload,
-                ..
             } => {
                 let m = Message::from_any(payload.any().map_err(|e| e.to_string())?);
-                match local_pid(to) {
-                    Ok(to) => {
+                let target_id = match to {
+                    LocalTarget::Pid(p) => p.id,
+                    _ => 0,
+                };
+                let delivered = local_pid(to)
+                    .map_err(|_| Fail::ProcessUnknown)
+                    .and_then(|to| {
                         let env = Envelope {
                             from,
                             kind: Kind::Request(Box::new((reference, m))),
                         };
-                        let _ = self.send_pid(to, env, local_priority(priority));
+                        self.send_pid(to, env, local_priority(priority))
+                    });
+                if let Err(f) = delivered {
+                    if important {
+                        // An important call hears about a failed delivery (success: the reply).
+                        self.net_ack(conn, target_id, from, reference.id, priority, Some(f));
+                    } else {
+                        return Err("call to a missing process dropped (Go does the same)".into());
                     }
-                    Err(e) => return Err(e),
                 }
             }
             Incoming::Response {
@@ -754,6 +780,34 @@ impl ShardCore {
             }
         }
         Ok(())
+    }
+
+    /// Writes a type-130 frame on `conn`'s link (this shard): an important-delivery ack, or the
+    /// error of an important call that could not be delivered.
+    fn net_ack(
+        &self,
+        conn: &Conn,
+        from_id: u64,
+        to: Pid,
+        reference: [u64; 3],
+        priority: WirePriority,
+        failure: Option<Fail>,
+    ) {
+        let code = match failure {
+            None => ResponseCode::Ok,
+            Some(Fail::ProcessUnknown) | Some(Fail::NameUnknown(_)) => ResponseCode::UnknownProcess,
+            Some(Fail::MailboxFull) => ResponseCode::MailboxFull,
+            Some(f) => ResponseCode::Error(GoError::new(Error::from(f).to_string())),
+        };
+        let mut net = self.net.borrow_mut();
+        if let Some(buf) = net.io.write_buf(conn.link) {
+            if let Err(e) = conn
+                .codec
+                .response_error(from_id, &to, reference, priority, &code, false, buf)
+            {
+                tracing::warn!(peer = %conn.codec.peer(), error = %e, "cannot acknowledge");
+            }
+        }
     }
 
     /// Handles this shard's network completions and arms the next reads and sends.
