@@ -31,7 +31,27 @@ impl Outcome {
         }
     }
 
+    /// The `--json` line of this outcome.
+    pub fn json_line(&self, runs: usize) -> String {
+        match self {
+            Outcome::Throughput { scenario, messages, elapsed_s, cpu_s } => serde_json::json!({
+                "scenario": scenario, "messages": messages, "elapsed_s": elapsed_s,
+                "msgs_per_sec": (*messages as f64 / elapsed_s).round(), "runs": runs, "receiver_shard_cpu_s": cpu_s,
+            })
+            .to_string(),
+            Outcome::Memory { processes, spawn_seconds, bytes_per_process } => serde_json::json!({
+                "scenario": "memusage", "processes": processes, "spawn_seconds": spawn_seconds,
+                "bytes_per_process": bytes_per_process.round(), "runs": runs,
+            })
+            .to_string(),
+        }
+    }
+
     pub fn print(&self, json: bool, runs: usize) {
+        if json {
+            println!("{}", self.json_line(runs));
+            return;
+        }
         match self {
             Outcome::Throughput {
                 scenario,
@@ -40,36 +60,20 @@ impl Outcome {
                 cpu_s,
             } => {
                 let rate = *messages as f64 / elapsed_s;
-                if json {
-                    let v = serde_json::json!({
-                        "scenario": scenario, "messages": messages, "elapsed_s": elapsed_s,
-                        "msgs_per_sec": rate.round(), "runs": runs, "receiver_shard_cpu_s": cpu_s,
-                    });
-                    println!("{v}");
-                } else {
-                    println!(
-                        "{scenario:<16} {messages:>12} {elapsed_s:>12.3} {:>10.2} M/s  (receiving shards used {cpu_s:.3} s CPU)",
-                        rate / 1e6
-                    );
-                }
+                println!(
+                    "{scenario:<16} {messages:>12} {elapsed_s:>12.3} {:>10.2} M/s  (receiving shards used {cpu_s:.3} s CPU)",
+                    rate / 1e6
+                );
             }
             Outcome::Memory {
                 processes,
                 spawn_seconds,
                 bytes_per_process,
             } => {
-                if json {
-                    let v = serde_json::json!({
-                        "scenario": "memusage", "processes": processes, "spawn_seconds": spawn_seconds,
-                        "bytes_per_process": bytes_per_process.round(), "runs": runs,
-                    });
-                    println!("{v}");
-                } else {
-                    println!(
-                        "{:<16} {processes:>12} {spawn_seconds:>12.3} {:>10.0} B/proc",
-                        "memusage", bytes_per_process
-                    );
-                }
+                println!(
+                    "{:<16} {processes:>12} {spawn_seconds:>12.3} {:>10.0} B/proc",
+                    "memusage", bytes_per_process
+                );
             }
         }
     }

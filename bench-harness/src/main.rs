@@ -11,6 +11,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod compare;
+mod golog;
 mod local;
 mod network;
 
@@ -45,6 +47,16 @@ enum Cmd {
         #[arg(long, hide = true)]
         in_process: bool,
     },
+    /// Go Ergo benchmark logs beside our figures (from a saved `run --json`, or measured now).
+    Compare {
+        /// Logs of the Go Ergo benchmarks (ping, memusage, pub/sub), with or without dates.
+        #[arg(long = "go-log", required = true)]
+        go_log: Vec<String>,
+        /// Our figures: the output of `ergo-bench run ... --json`. Without it, the local and
+        /// network scenarios are measured now.
+        #[arg(long)]
+        ours: Option<String>,
+    },
 }
 
 /// The scenarios.
@@ -73,6 +85,41 @@ enum Scenario {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
+        Cmd::Compare { go_log, ours } => {
+            let ours_json = match ours {
+                Some(path) => match std::fs::read_to_string(&path) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        eprintln!("ergo-bench: {path}: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                },
+                None => {
+                    let mut lines = String::new();
+                    let measured = [
+                        local::one_to_one(0, 3_000_000, false),
+                        local::n_to_n(0, 1_000_000),
+                        local::memusage_in_child(0),
+                        network::run(1, 3_000_000),
+                    ];
+                    for r in measured {
+                        match r {
+                            Ok(o) => lines.push_str(&o.json_line(1)),
+                            Err(e) => eprintln!("ergo-bench: measuring: {e}"),
+                        }
+                        lines.push('\n');
+                    }
+                    lines
+                }
+            };
+            match compare::run(&go_log, &ours_json) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("ergo-bench: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Cmd::Run {
             scenarios,
             json,
