@@ -160,6 +160,13 @@ pub enum Target {
     Alias(Alias),
 }
 
+/// How a send or call header names its target on the peer.
+enum Address<'a> {
+    Pid(u64),
+    Name(NameRef<'a>),
+    Alias([u64; 3]),
+}
+
 /// A frame appended to the caller's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outgoing {
@@ -493,6 +500,53 @@ impl ConnectionCodec {
         Ok(f)
     }
 
+    /// Checks `to` and gives its header address with the order byte Go uses for it
+    /// (wire-spec §6.4): the target PID, the sender for names, the alias's second word.
+    fn address<'a>(
+        &self,
+        from: &Pid,
+        to: &'a Target,
+        keep: bool,
+    ) -> Result<(u8, Address<'a>), ConnectionError> {
+        Ok(match to {
+            Target::Pid(p) => {
+                self.check_target(p.node, Some(p.creation))?;
+                (order(keep, p.id), Address::Pid(p.id))
+            }
+            Target::Name(n) => {
+                self.check_target(n.node, None)?;
+                (
+                    order(keep, from.id),
+                    Address::Name(NameRef::Inline(n.name.as_str())),
+                )
+            }
+            Target::Alias(a) => {
+                self.check_target(a.node, Some(a.creation))?;
+                (order(keep, a.id[1]), Address::Alias(a.id))
+            }
+        })
+    }
+
+    /// Writes a send or call frame whose fixed part `header` builds from the target's address.
+    fn addressed<T: WritePayload + ?Sized>(
+        &self,
+        from: &Pid,
+        to: &Target,
+        opts: &SendOptions,
+        msg: &T,
+        out: &mut Vec<u8>,
+        header: impl FnOnce(u8, Address<'_>) -> Message<'_>,
+    ) -> Result<Outgoing, ConnectionError> {
+        let flags = self.flags(opts)?;
+        let (ord, addr) = self.address(from, to, opts.keep_order)?;
+        let start = frame::begin(ord, &header(flags, addr), out)?;
+        let len = self.finish(out, start, msg, opts.compression)?;
+        Ok(Outgoing {
+            link: selector(opts.keep_order, from),
+            len,
+        })
+    }
+
     /// An async message from local `from` to `to` on the peer (101/102/104).
     pub fn send<T: WritePayload + ?Sized>(
         &self,
@@ -502,52 +556,26 @@ impl ConnectionCodec {
         msg: &T,
         out: &mut Vec<u8>,
     ) -> Result<Outgoing, ConnectionError> {
-        let flags = self.flags(opts)?;
-        let keep = opts.keep_order;
-        let (ord, m) = match to {
-            Target::Pid(p) => {
-                self.check_target(p.node, Some(p.creation))?;
-                (
-                    order(keep, p.id),
-                    Message::SendPid {
-                        from: from.id,
-                        flags,
-                        delivery: opts.important,
-                        to: p.id,
-                    },
-                )
-            }
-            Target::Name(n) => {
-                self.check_target(n.node, None)?;
-                let to = NameRef::Inline(n.name.as_str());
-                (
-                    order(keep, from.id),
-                    Message::SendName {
-                        from: from.id,
-                        flags,
-                        delivery: opts.important,
-                        to,
-                    },
-                )
-            }
-            Target::Alias(a) => {
-                self.check_target(a.node, Some(a.creation))?;
-                (
-                    order(keep, a.id[1]),
-                    Message::SendAlias {
-                        from: from.id,
-                        flags,
-                        delivery: opts.important,
-                        to: a.id,
-                    },
-                )
-            }
-        };
-        let start = frame::begin(ord, &m, out)?;
-        let len = self.finish(out, start, msg, opts.compression)?;
-        Ok(Outgoing {
-            link: selector(keep, from),
-            len,
+        let (from_id, delivery) = (from.id, opts.important);
+        self.addressed(from, to, opts, msg, out, |flags, addr| match addr {
+            Address::Pid(to) => Message::SendPid {
+                from: from_id,
+                flags,
+                delivery,
+                to,
+            },
+            Address::Name(to) => Message::SendName {
+                from: from_id,
+                flags,
+                delivery,
+                to,
+            },
+            Address::Alias(to) => Message::SendAlias {
+                from: from_id,
+                flags,
+                delivery,
+                to,
+            },
         })
     }
 
@@ -561,59 +589,26 @@ impl ConnectionCodec {
         msg: &T,
         out: &mut Vec<u8>,
     ) -> Result<Outgoing, ConnectionError> {
-        let mut flags = opts.priority as u8;
-        if opts.important.is_some() {
-            if self.peer_flags.0 & NetworkFlags::IMPORTANT_DELIVERY == 0 {
-                return Err(ConnectionError::ImportantUnsupported);
-            }
-            flags |= FLAG_IMPORTANT;
-        }
-        let keep = opts.keep_order;
-        let r = reference.id;
-        let (ord, m) = match to {
-            Target::Pid(p) => {
-                self.check_target(p.node, Some(p.creation))?;
-                (
-                    order(keep, p.id),
-                    Message::RequestPid {
-                        from: from.id,
-                        flags,
-                        reference: r,
-                        to: p.id,
-                    },
-                )
-            }
-            Target::Name(n) => {
-                self.check_target(n.node, None)?;
-                let to = NameRef::Inline(n.name.as_str());
-                (
-                    order(keep, from.id),
-                    Message::RequestName {
-                        from: from.id,
-                        flags,
-                        reference: r,
-                        to,
-                    },
-                )
-            }
-            Target::Alias(a) => {
-                self.check_target(a.node, Some(a.creation))?;
-                (
-                    order(keep, a.id[1]),
-                    Message::RequestAlias {
-                        from: from.id,
-                        flags,
-                        reference: r,
-                        to: a.id,
-                    },
-                )
-            }
-        };
-        let start = frame::begin(ord, &m, out)?;
-        let len = self.finish(out, start, msg, opts.compression)?;
-        Ok(Outgoing {
-            link: selector(keep, from),
-            len,
+        let (from_id, reference) = (from.id, reference.id);
+        self.addressed(from, to, opts, msg, out, |flags, addr| match addr {
+            Address::Pid(to) => Message::RequestPid {
+                from: from_id,
+                flags,
+                reference,
+                to,
+            },
+            Address::Name(to) => Message::RequestName {
+                from: from_id,
+                flags,
+                reference,
+                to,
+            },
+            Address::Alias(to) => Message::RequestAlias {
+                from: from_id,
+                flags,
+                reference,
+                to,
+            },
         })
     }
 
