@@ -586,8 +586,17 @@ fn put_ids(out: &mut Vec<u8>, ids: &[u64; 3]) {
 /// [`finish`] patches the length. Returns the frame's start offset in `out`.
 ///
 /// The delivery-ID slot of 101–104 is zero-filled unless the important flag is set.
+/// On error nothing is left in `out`.
 pub fn begin(order: u8, m: &Message<'_>, out: &mut Vec<u8>) -> Result<usize, FrameError> {
     let start = out.len();
+    let r = write_fixed(order, m, out);
+    if r.is_err() {
+        out.truncate(start);
+    }
+    r.map(|()| start)
+}
+
+fn write_fixed(order: u8, m: &Message<'_>, out: &mut Vec<u8>) -> Result<(), FrameError> {
     out.extend_from_slice(&[MAGIC, VERSION, 0, 0, 0, 0, order, m.kind()]);
     let u64s = |out: &mut Vec<u8>, v: u64| out.extend_from_slice(&v.to_be_bytes());
     let delivery = |flags: u8, d: &Option<u64>| {
@@ -725,7 +734,7 @@ pub fn begin(order: u8, m: &Message<'_>, out: &mut Vec<u8>) -> Result<usize, Fra
             out.extend_from_slice(&original_len.to_be_bytes());
         }
     }
-    Ok(start)
+    Ok(())
 }
 
 /// Patches the length of the frame that [`begin`] started at `start`.

@@ -201,6 +201,19 @@ fn header_errors_are_caught_before_buffering() {
         FrameError::UnknownType(201),
         "reserved: encrypted"
     );
+    let mut kept = vec![1, 2, 3];
+    let long = "x".repeat(256);
+    let m = Message::SendName {
+        from: 1,
+        flags: 0,
+        delivery: None,
+        to: NameRef::Inline(&long),
+    };
+    assert_eq!(
+        frame::begin(0, &m, &mut kept),
+        Err(FrameError::NameTooLong(256))
+    );
+    assert_eq!(kept, vec![1, 2, 3], "a failed header leaves nothing behind");
     assert!(matches!(
         Frame::write(
             &Frame {
