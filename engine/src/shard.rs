@@ -389,14 +389,24 @@ impl ShardCore {
         }
     }
 
-    /// Hands encoded frames to the shard that owns the link.
-    pub(crate) fn push_net_outbound(
+    /// Encodes frames for a link owned by another shard into the buffer this iteration's batch
+    /// carries for it (one buffer per link and batch, not one per message).
+    pub(crate) fn with_net_outbound<R>(
         &self,
         shard: usize,
         link: crate::net::link_io::LinkId,
-        bytes: Vec<u8>,
-    ) {
-        self.push_outbound(shard, Item::NetWrite(link, bytes));
+        write: impl FnOnce(&mut Vec<u8>) -> R,
+    ) -> R {
+        let mut out = self.outbound.borrow_mut();
+        let batch = &mut out[shard];
+        if !matches!(batch.last(), Some(Item::NetWrite(l, _)) if *l == link) {
+            batch.push(Item::NetWrite(link, Vec::with_capacity(4096)));
+        }
+        self.outbound_dirty.set(true);
+        match batch.last_mut() {
+            Some(Item::NetWrite(_, buf)) => write(buf),
+            _ => unreachable!("a NetWrite was just pushed"),
+        }
     }
 
     #[inline]

@@ -601,10 +601,11 @@ impl ShardCore {
                 None => Err(Fail::NoConnection(node)),
             }
         } else {
-            let mut buf = Vec::with_capacity(64);
-            encode(&conn, &target, env, prio, &mut buf)?;
-            self.push_net_outbound(conn.shard, conn.link, buf);
-            Ok(())
+            // Frames for a link on another shard are encoded straight into the one buffer this
+            // shard's outbound batch carries for that link.
+            self.with_net_outbound(conn.shard, conn.link, |buf| {
+                encode(&conn, &target, env, prio, buf)
+            })
         }
     }
 
@@ -658,18 +659,19 @@ impl ShardCore {
 
     fn net_dispatch(&self, conn: &Conn, frame: &[u8], max: u64) -> Result<(), String> {
         let incoming = conn.codec.decode(frame, max).map_err(|e| e.to_string())?;
-        let local_pid = |t: LocalTarget| -> Result<Pid, String> {
-            match t {
-                LocalTarget::Pid(p) => Ok(p),
-                LocalTarget::Name(n) => self
-                    .node
-                    .whereis(n)
-                    .ok_or_else(|| format!("unknown name {n}")),
-                LocalTarget::Alias(a) => {
-                    let p = Pid::new(self.node.name, a.id[0], self.node.creation);
-                    Ok(p)
-                }
-            }
+        // Local delivery goes through the same routing as local sends: names through the name
+        // table, aliases through their process's alias list (a deleted alias is unknown).
+        let deliver = |to: LocalTarget, env: Envelope, prio: WirePriority| -> Result<(), Fail> {
+            let target = match to {
+                LocalTarget::Pid(p) => crate::Target::Pid(p),
+                LocalTarget::Name(n) => crate::Target::Name(n),
+                LocalTarget::Alias(a) => crate::Target::Alias(a),
+            };
+            self.send_env(target, env, local_priority(prio))
+        };
+        let target_id = |to: &LocalTarget| match to {
+            LocalTarget::Pid(p) => p.id,
+            _ => 0,
         };
         match incoming {
             Incoming::Send {
@@ -680,25 +682,18 @@ impl ShardCore {
                 payload,
             } => {
                 let m = Message::from_any(payload.any().map_err(|e| e.to_string())?);
-                let target_id = match to {
-                    LocalTarget::Pid(p) => p.id,
-                    _ => 0,
-                };
-                let delivered = local_pid(to)
-                    .map_err(|_| Fail::ProcessUnknown)
-                    .and_then(|to| {
-                        self.send_pid(
-                            to,
-                            Envelope {
-                                from,
-                                kind: Kind::Message(m),
-                            },
-                            local_priority(priority),
-                        )
-                    });
-                if let Some(id) = important {
+                let id = target_id(&to);
+                let delivered = deliver(
+                    to,
+                    Envelope {
+                        from,
+                        kind: Kind::Message(m),
+                    },
+                    priority,
+                );
+                if let Some(d) = important {
                     // Important delivery: always acknowledged, with the outcome.
-                    self.net_ack(conn, target_id, from, [id, 0, 0], priority, delivered.err());
+                    self.net_ack(conn, id, from, [d, 0, 0], priority, delivered.err());
                 }
             }
             Incoming::Request {
@@ -710,23 +705,15 @@ impl ShardCore {
                 payload,
             } => {
                 let m = Message::from_any(payload.any().map_err(|e| e.to_string())?);
-                let target_id = match to {
-                    LocalTarget::Pid(p) => p.id,
-                    _ => 0,
+                let id = target_id(&to);
+                let env = Envelope {
+                    from,
+                    kind: Kind::Request(Box::new((reference, m))),
                 };
-                let delivered = local_pid(to)
-                    .map_err(|_| Fail::ProcessUnknown)
-                    .and_then(|to| {
-                        let env = Envelope {
-                            from,
-                            kind: Kind::Request(Box::new((reference, m))),
-                        };
-                        self.send_pid(to, env, local_priority(priority))
-                    });
-                if let Err(f) = delivered {
+                if let Err(f) = deliver(to, env, priority) {
                     if important {
                         // An important call hears about a failed delivery (success: the reply).
-                        self.net_ack(conn, target_id, from, reference.id, priority, Some(f));
+                        self.net_ack(conn, id, from, reference.id, priority, Some(f));
                     } else {
                         return Err("call to a missing process dropped (Go does the same)".into());
                     }
