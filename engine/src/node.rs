@@ -560,8 +560,9 @@ impl Node {
                 if a.node != s.name {
                     return Err(Error::NoConnection(a.node));
                 }
-                let shard = shard::shard_of(a.id[0]);
-                s.shards[shard].publish(vec![Item::DeliverAlias(Box::new((a, prio, env)))]);
+                // An ID from outside may name a shard this node does not have.
+                let shard = s.shards.get(shard::shard_of(a.id[0])).ok_or(Error::ProcessUnknown)?;
+                shard.publish(vec![Item::DeliverAlias(Box::new((a, prio, env)))]);
                 return Ok(());
             }
         };
@@ -571,8 +572,8 @@ impl Node {
         if pid.creation != s.creation || pid.id < shard::FIRST_ID {
             return Err(Error::ProcessUnknown);
         }
-        let shard = shard::shard_of(pid.id);
-        s.shards[shard].publish(vec![Item::Deliver {
+        let shard = s.shards.get(shard::shard_of(pid.id)).ok_or(Error::ProcessUnknown)?;
+        shard.publish(vec![Item::Deliver {
             to: pid.id,
             prio,
             env,

@@ -356,6 +356,10 @@ impl ShardCore {
                 let s = shard_of(a.id[0]);
                 if s == self.index {
                     self.deliver_alias(a, env, prio)
+                } else if s >= self.node.shards.len() {
+                    // An ID from another node may name a shard this node does not have.
+                    self.undeliverable_via(self.make_pid(a.id[0]), env);
+                    Err(Fail::ProcessUnknown)
                 } else {
                     self.push_outbound(s, Item::DeliverAlias(Box::new((a, prio, env))));
                     Ok(())
@@ -379,6 +383,10 @@ impl ShardCore {
         let s = shard_of(pid.id);
         if s == self.index {
             self.deliver(pid.id, env, prio)
+        } else if s >= self.node.shards.len() {
+            // An ID from another node may name a shard this node does not have.
+            self.undeliverable(pid.id, env);
+            Err(Fail::ProcessUnknown)
         } else {
             self.push_outbound(
                 s,

@@ -45,6 +45,10 @@ pub struct RemoteNodeInfo {
     pub max_message_size: u64,
     /// The peer's creation.
     pub creation: i64,
+    /// Bytes handed to the kernel on the connection's links.
+    pub bytes_out: u64,
+    /// Send operations submitted for them (`bytes_out / sends`: the batching achieved).
+    pub sends: u64,
 }
 
 fn unix_now() -> i64 {
@@ -114,6 +118,14 @@ impl Network {
     /// The peers connected now.
     pub fn nodes(&self) -> Vec<Atom> {
         self.inner().map(|n| n.peers()).unwrap_or_default()
+    }
+
+    /// Event messages sent to other nodes so far: one per publication and subscribing node,
+    /// however many subscribers that node has.
+    pub fn events_sent(&self) -> u64 {
+        self.inner()
+            .map(|n| n.events_out.load(std::sync::atomic::Ordering::Relaxed))
+            .unwrap_or(0)
     }
 
     /// Adds (or replaces) a static route to `name`.
@@ -229,7 +241,14 @@ impl RemoteNode {
     /// What is known about the peer.
     pub fn info(&self) -> Result<RemoteNodeInfo, Error> {
         let c = self.conn()?;
+        let link = c.link;
+        let stats = self
+            .node
+            .run_on(c.shard, move |core| core.net.borrow().io.stats(link))?
+            .unwrap_or_default();
         Ok(RemoteNodeInfo {
+            bytes_out: stats.bytes_out,
+            sends: stats.sends,
             node: self.peer,
             uptime: unix_now() - c.codec.peer_creation(),
             connection_uptime: c.since.elapsed().as_secs() as i64,

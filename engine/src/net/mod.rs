@@ -135,6 +135,8 @@ pub(crate) struct Network {
     pub(crate) remote: remote::Remote,
     /// Static routes added at run time (`Network::add_route`).
     added_routes: RwLock<HashMap<Atom, SocketAddr>>,
+    /// Event frames (105) sent: one per publication and subscribing node.
+    pub(crate) events_out: std::sync::atomic::AtomicU64,
 }
 
 impl Network {
@@ -165,6 +167,7 @@ impl Network {
             next_shard: AtomicUsize::new(0),
             remote: remote::Remote::default(),
             added_routes: RwLock::new(HashMap::new()),
+            events_out: std::sync::atomic::AtomicU64::new(0),
         });
         if let Some(ro) = net.options.registrar.clone() {
             let route = Route {

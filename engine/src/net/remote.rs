@@ -316,15 +316,19 @@ fn events_value(events: &[MessageEvent]) -> Result<Value, String> {
             .map_err(|e| e.to_string())?;
         let (message, _) = ergo_edf::decode::<Value>(&bytes, &ergo_edf::DecodeCaches::default())
             .map_err(|e| e.to_string())?;
-        items.push(Value::Struct(vec![
-            Value::Event(ev.event),
-            Value::Int64(ev.timestamp),
-            message,
-        ]));
+        items.push(Value::Registered(
+            info.clone(),
+            Box::new(Value::Struct(vec![
+                Value::Event(ev.event),
+                Value::Int64(ev.timestamp),
+                message,
+            ])),
+        ));
     }
+    // Go sends a nil (but typed) slice for an empty buffer.
     Ok(Value::Slice {
         elem: ergo_edf::TypeDesc::Registered(info),
-        items: Some(items),
+        items: (!items.is_empty()).then_some(items),
     })
 }
 
@@ -990,8 +994,14 @@ impl ShardCore {
                 .map(|_| ())
                 .map_err(|e| Fail::Network(e.to_string()))
         });
-        if let Err(e) = r {
-            tracing::warn!(node = %node, event = %name, error = ?e, "event not sent");
+        match r {
+            Ok(()) => {
+                if let Some(n) = self.node.network.get() {
+                    n.events_out
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            Err(e) => tracing::warn!(node = %node, event = %name, error = ?e, "event not sent"),
         }
     }
 }
@@ -1012,4 +1022,50 @@ pub(crate) struct RemoteWatch {
     pub(crate) kind: MonitorKind,
     pub(crate) r: Ref,
     target_id: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffered_events_cross_as_a_typed_slice_and_come_back() {
+        ergo_proto::register_framework_types().unwrap();
+        let event = Event::new(Atom::new("prices"), Atom::new("b@localhost"));
+        let evs = vec![
+            MessageEvent {
+                event,
+                timestamp: 7,
+                message: Arc::new("p2".to_string()),
+            },
+            MessageEvent {
+                event,
+                timestamp: 8,
+                message: Arc::new(42i64),
+            },
+        ];
+        let v = events_value(&evs).unwrap();
+        let m = MessageResult {
+            error: None,
+            result: v,
+            reference: Ref::default(),
+        };
+        let mut bytes = Vec::new();
+        ergo_edf::encode(&m, &mut bytes, &ergo_edf::EncodeCaches::default()).unwrap();
+        let (back, _) =
+            ergo_edf::decode::<MessageResult>(&bytes, &ergo_edf::DecodeCaches::default()).unwrap();
+        let got = events_of(&back.result);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].event, event);
+        assert_eq!(got[0].timestamp, 7);
+        assert_eq!(got[0].downcast_ref::<String>().map(String::as_str), Some("p2"));
+        assert_eq!(got[1].downcast_ref::<i64>(), Some(&42));
+        // An empty buffer is still a typed slice (Go checks the type).
+        let empty = events_value(&[]).unwrap();
+        let mut bytes = Vec::new();
+        ergo_edf::encode(&empty, &mut bytes, &ergo_edf::EncodeCaches::default()).unwrap();
+        // A type header (no cache here, so the name is inline), a slice, then nil.
+        assert_eq!((bytes[0], bytes[3]), (0x82, 0x9d));
+        assert_eq!(bytes.last(), Some(&0xff));
+    }
 }
