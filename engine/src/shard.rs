@@ -656,7 +656,12 @@ impl ShardCore {
                 let _ = self.send_pid(from, env, Priority::Max);
             }
             Kind::RemoteWatch(w) => {
-                self.reply_watch(from, &w, Some(ergo_edf::errors::ErrProcessUnknown()));
+                // Go's answers: an alias that does not exist is "unknown alias".
+                let e = match w.via {
+                    ExitVia::Alias(_) => ergo_edf::GoError::new("unknown alias"),
+                    _ => ergo_edf::errors::ErrProcessUnknown(),
+                };
+                self.reply_watch(from, &w, Some(e));
             }
             Kind::Monitor(b) => {
                 let (r, kind) = *b;
