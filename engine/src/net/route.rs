@@ -17,7 +17,7 @@ use super::Network;
 /// ```
 /// # use ergo_engine::{Atom, NetworkOptions, StaticRoute};
 /// let mut net = NetworkOptions::new("cookie");
-/// let addr = "127.0.0.1:11144".parse().unwrap();
+/// let addr: std::net::SocketAddr = "127.0.0.1:11144".parse().unwrap();
 /// net.routes.insert(Atom::new("plain@localhost"), addr.into());
 /// net.routes.insert(Atom::new("secure@localhost"), StaticRoute::tls(addr));
 /// ```
