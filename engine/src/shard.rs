@@ -289,7 +289,7 @@ pub(crate) struct ShardCore {
     /// Links with received frames left for the next iteration.
     pub(crate) net_more: RefCell<Vec<crate::net::link_io::LinkId>>,
     /// The last connection looked up, with the generation of the connection table it came from.
-    pub(crate) net_conn_cache: RefCell<Option<(u64, ergo_edf::Atom, Arc<crate::net::Conn>)>>,
+    pub(crate) net_conn_cache: RefCell<Option<(u64, ergo_edf::Atom, Arc<crate::net::Pool>)>>,
 }
 
 impl ShardCore {

@@ -38,7 +38,7 @@ pub struct RemoteNodeInfo {
     pub version: Version,
     /// The peer's capabilities.
     pub flags: NetworkFlags,
-    /// Links of the connection.
+    /// Links of the connection (ours and the peer's joins).
     pub pool_size: usize,
     /// The largest frame the peer accepts (0: unlimited).
     pub max_message_size: u64,
@@ -244,21 +244,33 @@ impl RemoteNode {
 
     /// What is known about the peer.
     pub fn info(&self) -> Result<RemoteNodeInfo, Error> {
-        let c = self.conn()?;
-        let link = c.link;
-        let stats = self
+        let pool = self
             .node
-            .run_on(c.shard, move |core| core.net.borrow().io.stats(link))?
-            .unwrap_or_default();
+            .0
+            .network
+            .get()
+            .and_then(|n| n.pool(self.peer))
+            .ok_or(Error::NoConnection(self.peer))?;
+        let c = &pool.send[0];
+        let (mut bytes_out, mut sends) = (0, 0);
+        for l in &pool.all {
+            let link = l.link;
+            let s = self
+                .node
+                .run_on(l.shard, move |core| core.net.borrow().io.stats(link))?
+                .unwrap_or_default();
+            bytes_out += s.bytes_out;
+            sends += s.sends;
+        }
         Ok(RemoteNodeInfo {
-            bytes_out: stats.bytes_out,
-            sends: stats.sends,
+            bytes_out,
+            sends,
             node: self.peer,
             uptime: unix_now() - c.codec.peer_creation(),
             connection_uptime: c.since.elapsed().as_secs() as i64,
             version: c.peer_version.clone(),
             flags: c.codec.peer_flags(),
-            pool_size: c.pool_size,
+            pool_size: pool.all.len(),
             max_message_size: c.codec.peer_max_message_size(),
             creation: c.codec.peer_creation(),
         })

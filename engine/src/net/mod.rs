@@ -99,6 +99,9 @@ pub struct NetworkOptions {
     /// A link whose sent data stays unacknowledged this long is closed (`TCP_USER_TIMEOUT`),
     /// so a pulled cable is noticed even when nothing is received.
     pub user_timeout: Duration,
+    /// Links per connection our acceptors ask dialers to open (Go's default: 3); they are
+    /// spread over the shards.
+    pub pool_size: usize,
 }
 
 impl NetworkOptions {
@@ -120,6 +123,7 @@ impl NetworkOptions {
             pending_limit: 100_000,
             user_timeout: Duration::from_secs(15),
             handshake_timeout: handshake_io::READ_TIMEOUT,
+            pool_size: 3,
         }
     }
 }
@@ -137,21 +141,49 @@ pub(crate) const PAUSE_POLL: Duration = Duration::from_micros(200);
 /// than the processes handle it.
 pub(crate) const FRAMES_PER_ROUND: usize = crate::process::BATCH as usize;
 
-/// One established connection (one link).
+/// One link of a connection.
 pub(crate) struct Conn {
     /// Too much is waiting to be sent (set and cleared by the link's shard).
     pub(crate) congested: AtomicBool,
-    pub(crate) codec: ConnectionCodec,
+    /// The connection's codec, shared by its links.
+    pub(crate) codec: Arc<ConnectionCodec>,
     pub(crate) shard: usize,
     pub(crate) link: LinkId,
     /// When the handshake completed.
     pub(crate) since: std::time::Instant,
     /// What the peer introduced itself as.
     pub(crate) peer_version: Version,
-    /// The peer's pool size and the links it is spread over (ours: one per connection).
-    pub(crate) pool_size: usize,
     /// Largest frame accepted (what we announced on this connection).
     pub(crate) max_message_size: u64,
+}
+
+/// Links a connection opens at most (Go's default pool is 3).
+const MAX_POOL: usize = 16;
+
+/// A connection to a peer: its links, spread over the shards.
+pub(crate) struct Pool {
+    /// The connection ID (what joining links name).
+    id: String,
+    /// The links messages go out on: a sender always uses the same one (chosen by its PID), so
+    /// its messages stay in order. On the dialing side these are all the links, set before
+    /// the first message; on the accepting side only the first link, since links joining
+    /// later would move senders to another link mid-stream.
+    pub(crate) send: Vec<Arc<Conn>>,
+    /// Every link, the joined ones included (all of them are read).
+    pub(crate) all: Vec<Arc<Conn>>,
+}
+
+impl Pool {
+    /// The link for link selector `sel` (Go: `sel mod pool size`).
+    #[inline]
+    pub(crate) fn link(&self, sel: u64) -> &Arc<Conn> {
+        let n = self.send.len();
+        if n == 1 {
+            &self.send[0]
+        } else {
+            &self.send[(sel % n as u64) as usize]
+        }
+    }
 }
 
 /// Encodes one frame into a link's write buffer.
@@ -166,8 +198,8 @@ pub(crate) enum Waiting {
         Priority,
         Option<ergo_proto::connection::CompressionOptions>,
     ),
-    /// A control frame (link/monitor/spawn requests).
-    Frame(FrameFn),
+    /// A control frame (link/monitor/spawn requests), with its link selector.
+    Frame(u64, FrameFn),
 }
 
 /// The node's network.
@@ -178,7 +210,7 @@ pub(crate) struct Network {
     pub(crate) listen_addrs: Vec<SocketAddr>,
     /// The dialer's TLS (`None` when networking is disabled).
     dial_tls: Option<tls::ClientSide>,
-    conns: RwLock<HashMap<Atom, Arc<Conn>>>,
+    conns: RwLock<HashMap<Atom, Arc<Pool>>>,
     pending: Mutex<HashMap<Atom, Vec<Waiting>>>,
     dialing: Mutex<HashSet<Atom>>,
     registrar: Mutex<Option<Registrar>>,
@@ -290,6 +322,11 @@ impl Network {
 
     /// The connection to `peer`, if it is up.
     pub(crate) fn conn(&self, peer: Atom) -> Option<Arc<Conn>> {
+        self.pool(peer).map(|p| p.send[0].clone())
+    }
+
+    /// The connection to `peer` with all its links.
+    pub(crate) fn pool(&self, peer: Atom) -> Option<Arc<Pool>> {
         self.conns
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -316,9 +353,23 @@ impl Network {
                     let _ = std::thread::Builder::new().name("ergo-handshake".into()).spawn(move || {
                         let _ = stream.set_nonblocking(false);
                         let dsn = vec![acc.addr.to_string()];
-                        match handshake_io::accept(stream, &acc.local, 1, dsn, |_, _| false, acc.tls.as_ref(), acc.handshake_timeout) {
-                            Ok(handshake_io::Accepted::Connection(ready, est)) => net.established(ready, *est, &acc.local),
-                            Ok(handshake_io::Accepted::Join(..)) => {}
+                        let pool = net.options.pool_size.clamp(1, MAX_POOL);
+                        // A join may come in while its connection's first link is still being
+                        // registered: give that a moment.
+                        let live = |node: Atom, id: &str| {
+                            for _ in 0..100 {
+                                if net.pool(node).is_some_and(|p| p.id == id) {
+                                    return true;
+                                }
+                                std::thread::sleep(Duration::from_millis(10));
+                            }
+                            false
+                        };
+                        match handshake_io::accept(stream, &acc.local, pool, dsn, live, acc.tls.as_ref(), acc.handshake_timeout) {
+                            Ok(handshake_io::Accepted::Connection(ready, est)) => {
+                                net.established(ready, *est, &acc.local, None)
+                            }
+                            Ok(handshake_io::Accepted::Join(ready, req)) => net.joined(ready, req.node, &req.connection_id),
                             Err(e) => tracing::warn!(peer = %from, error = %e, "incoming link refused"),
                         }
                     });
@@ -428,9 +479,12 @@ impl Network {
                 .name("ergo-dial".into())
                 .spawn(move || {
                     match net.dial_peer(peer) {
-                        Ok((ready, est, local)) => {
-                            net.established(ready, est, local.as_ref().unwrap_or(&net.local))
-                        }
+                        Ok((ready, est, local, target)) => net.established(
+                            ready,
+                            est,
+                            local.as_ref().unwrap_or(&net.local),
+                            Some(&target),
+                        ),
                         Err(e) => {
                             tracing::warn!(peer = %peer, error = %e, "cannot connect");
                             let dropped = net
@@ -473,30 +527,26 @@ impl Network {
         }))]);
     }
 
-    /// A handshake completed: move the socket to a shard and publish the connection there.
-    /// `local` is what we announced on it (the acceptor's settings, or the node's).
-    fn established(
+    /// Puts a link whose handshake completed on a shard, and waits until it is there. Nothing
+    /// is read from it until [`Network::release`] (its first frames wait for the connection to
+    /// be registered).
+    fn attach(
         self: &Arc<Self>,
         ready: handshake_io::Ready,
-        est: Established,
-        local: &LocalNode,
-    ) {
-        let Some(node) = self.node.upgrade() else {
-            return;
-        };
-        let peer = est.peer.node();
-        let codec = ConnectionCodec::new(local, &est);
-        let peer_version = est.peer.introduce.version.clone();
-        let max_message_size = local.max_message_size;
+        codec: &Arc<ConnectionCodec>,
+        peer_version: &Version,
+        max_message_size: u64,
+    ) -> Result<Arc<Conn>, Error> {
+        let node = self.node.upgrade().ok_or(Error::NodeTerminated)?;
         let shard = self.next_shard.fetch_add(1, Ordering::Relaxed) % node.shards.len();
         set_user_timeout(&ready.stream, self.options.user_timeout);
         let fd = OwnedFd::from(ready.stream);
-        let tail = ready.tail;
-        let tls = ready.tls;
-        let net = self.clone();
-        let item = Item::Run(Box::new(move |core: &std::rc::Rc<ShardCore>| {
-            let tls_link = tls.is_some();
+        let (tail, tls) = (ready.tail, ready.tls);
+        let codec = codec.clone();
+        let peer_version = peer_version.clone();
+        crate::Node(node).run_on(shard, move |core| {
             let link = core.net_attach(fd, &tail, tls);
+            core.net.borrow_mut().io.hold(link, true);
             let conn = Arc::new(Conn {
                 congested: AtomicBool::new(false),
                 codec,
@@ -504,27 +554,155 @@ impl Network {
                 link,
                 since: std::time::Instant::now(),
                 peer_version,
-                pool_size: 1,
                 max_message_size,
             });
             core.net_links.borrow_mut().insert(link.0, conn.clone());
-            {
-                let mut conns = net.conns.write().unwrap_or_else(|e| e.into_inner());
-                if conns.contains_key(&peer) {
-                    // Both sides dialed at once: keep the first, close this one.
+            conn
+        })
+    }
+
+    /// Lets an attached link read: what arrived with its handshake is handled first.
+    fn release(&self, conn: &Conn) {
+        let Some(node) = self.node.upgrade() else {
+            return;
+        };
+        let link = conn.link;
+        node.shards[conn.shard].publish(vec![Item::Run(Box::new(move |core: &std::rc::Rc<ShardCore>| {
+            core.net_received(link);
+        }))]);
+    }
+
+    /// Closes links (on their shards).
+    fn close_links(&self, links: &[Arc<Conn>]) {
+        let Some(node) = self.node.upgrade() else {
+            return;
+        };
+        for c in links {
+            let link = c.link;
+            node.shards[c.shard].publish(vec![Item::Run(Box::new(move |core: &std::rc::Rc<ShardCore>| {
+                core.net_close(link);
+            }))]);
+        }
+    }
+
+    /// A handshake completed (on a control thread): the link goes to a shard; when we dialed,
+    /// the extra links the acceptor asked for are joined first, so that the connection is
+    /// registered with all its links before any message picks one. `local` is what we
+    /// announced on it (the acceptor's settings, or the node's).
+    fn established(
+        self: &Arc<Self>,
+        ready: handshake_io::Ready,
+        est: Established,
+        local: &LocalNode,
+        dialed: Option<&route::DialTarget>,
+    ) {
+        let peer = est.peer.node();
+        let codec = Arc::new(ConnectionCodec::new(local, &est));
+        let version = est.peer.introduce.version.clone();
+        let max = local.max_message_size;
+        let first = match self.attach(ready, &codec, &version, max) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(peer = %peer, error = %e, "link not attached");
+                return;
+            }
+        };
+        let mut links = vec![first];
+        if let Some(t) = dialed {
+            let want = est.pool_size.clamp(1, MAX_POOL);
+            for i in 1..want {
+                let dsn = est.pool_dsn.get(i % est.pool_dsn.len().max(1)).cloned();
+                let addr = dsn
+                    .as_deref()
+                    .and_then(|d| d.to_socket_addrs().ok()?.find(SocketAddr::is_ipv4))
+                    .unwrap_or(t.addr);
+                let tls = match (&self.dial_tls, t.tls) {
+                    (Some(client), true) => Some(handshake_io::DialTls {
+                        client,
+                        host: &t.host,
+                    }),
+                    _ => None,
+                };
+                let joined = handshake_io::join(addr, local, &est.connection_id, tls, self.options.handshake_timeout)
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| self.attach(r, &codec, &version, max).map_err(|e| e.to_string()));
+                match joined {
+                    Ok(c) => links.push(c),
+                    Err(e) => {
+                        // Fewer links than asked: the connection works with what it has.
+                        tracing::warn!(peer = %peer, link = i, error = %e, "pool link not joined");
+                        break;
+                    }
+                }
+            }
+        }
+        // The accepting side sends on its first link only (see `Pool::send`).
+        let send = if dialed.is_some() {
+            links.clone()
+        } else {
+            vec![links[0].clone()]
+        };
+        let pool = Arc::new(Pool {
+            id: est.connection_id.clone(),
+            send,
+            all: links.clone(),
+        });
+        {
+            let mut conns = self.conns.write().unwrap_or_else(|e| e.into_inner());
+            if conns.contains_key(&peer) {
+                // Both sides dialed at once: keep the first, close this one.
+                drop(conns);
+                self.close_links(&links);
+                return;
+            }
+            conns.insert(peer, pool);
+            self.conn_gen.fetch_add(1, Ordering::Release);
+        }
+        let shards: Vec<usize> = links.iter().map(|c| c.shard).collect();
+        tracing::info!(peer = %peer, links = links.len(), shards = ?shards, "connection established");
+        for c in &links {
+            self.release(c);
+        }
+        self.flush_pending(peer);
+    }
+
+    /// A link joined an existing connection of `peer`'s (we accepted it): it is read like the
+    /// others; our messages keep going out on the links they use.
+    fn joined(self: &Arc<Self>, ready: handshake_io::Ready, peer: Atom, id: &str) {
+        let Some(pool) = self.pool(peer).filter(|p| p.id == id) else {
+            return;
+        };
+        let first = &pool.all[0];
+        let conn = match self.attach(ready, &first.codec, &first.peer_version, first.max_message_size) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(peer = %peer, error = %e, "joined link not attached");
+                return;
+            }
+        };
+        {
+            let mut conns = self.conns.write().unwrap_or_else(|e| e.into_inner());
+            match conns.get(&peer) {
+                Some(p) if p.id == id && p.all.len() < MAX_POOL => {
+                    let mut all = p.all.clone();
+                    all.push(conn.clone());
+                    let grown = Arc::new(Pool {
+                        id: p.id.clone(),
+                        send: p.send.clone(),
+                        all,
+                    });
+                    conns.insert(peer, grown);
+                    self.conn_gen.fetch_add(1, Ordering::Release);
+                }
+                _ => {
                     drop(conns);
-                    core.net_close(link);
+                    self.close_links(&[conn]);
                     return;
                 }
-                conns.insert(peer, conn);
-                net.conn_gen.fetch_add(1, Ordering::Release);
             }
-            tracing::info!(peer = %peer, shard = core.index, tls = tls_link, "connection established");
-            // Frames that arrived together with the last handshake message.
-            core.net_received(link);
-            net.flush_pending(peer);
-        }));
-        node.shards[shard].publish(vec![item]);
+        }
+        tracing::debug!(peer = %peer, shard = conn.shard, "pool link joined");
+        self.release(&conn);
     }
 
     /// Sends what waited for `peer`'s connection, in order.
@@ -538,35 +716,57 @@ impl Network {
         if waiting.is_empty() {
             return;
         }
-        let (Some(conn), Some(node)) = (self.conn(peer), self.node.upgrade()) else {
+        let (Some(pool), Some(node)) = (self.pool(peer), self.node.upgrade()) else {
             return;
         };
-        let mut buf = Vec::new();
+        // Each message on the link its sender uses from now on.
+        let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); pool.send.len()];
         for w in waiting {
             let r = match w {
-                Waiting::Env(target, env, prio, comp) => encode(&conn, &target, env, prio, comp, &mut buf),
-                Waiting::Frame(f) => f(&conn, &mut buf),
+                Waiting::Env(target, env, prio, comp) => {
+                    let i = link_index(&pool, env.from.id);
+                    encode(&pool.send[i], &target, env, prio, comp, &mut bufs[i])
+                }
+                Waiting::Frame(sel, f) => {
+                    let i = (sel % pool.send.len() as u64) as usize;
+                    f(&pool.send[i], &mut bufs[i])
+                }
             };
             if let Err(e) = r {
                 tracing::warn!(peer = %peer, error = ?e, "message to a remote node dropped");
             }
         }
-        node.shards[conn.shard].publish(vec![Item::NetWrite(conn.link, buf)]);
+        for (c, buf) in pool.send.iter().zip(bufs) {
+            if !buf.is_empty() {
+                node.shards[c.shard].publish(vec![Item::NetWrite(c.link, buf)]);
+            }
+        }
     }
 
     /// A link closed: forget its connection. Returns the peer whose connection went down.
     pub(crate) fn link_closed(&self, shard: usize, link: LinkId) -> Option<Atom> {
+        // A broken link takes its whole connection down (the dialer dials again on the next
+        // send).
         let mut conns = self.conns.write().unwrap_or_else(|e| e.into_inner());
         let mut down = None;
-        conns.retain(|peer, c| {
-            let gone = c.shard == shard && c.link == link;
+        let mut others = Vec::new();
+        conns.retain(|peer, p| {
+            let gone = p.all.iter().any(|c| c.shard == shard && c.link == link);
             if gone {
                 tracing::info!(peer = %peer, "connection closed");
                 down = Some(*peer);
+                others.extend(
+                    p.all
+                        .iter()
+                        .filter(|c| !(c.shard == shard && c.link == link))
+                        .cloned(),
+                );
             }
             !gone
         });
         self.conn_gen.fetch_add(1, Ordering::Release);
+        drop(conns);
+        self.close_links(&others);
         down
     }
 
@@ -589,23 +789,17 @@ impl Network {
                 node.shards[conn.shard].publish(vec![Item::NetWrite(conn.link, buf)]);
                 Ok(())
             }
-            None if queue => self.queue(peer, Waiting::Frame(Box::new(f))),
+            None if queue => self.queue(peer, Waiting::Frame(0, Box::new(f))),
             None => Err(Fail::NoConnection(peer)),
         }
     }
 
     /// Closes the connection to `peer`, if any (its watchers hear `no connection`).
     pub(crate) fn disconnect(&self, peer: Atom) -> bool {
-        let Some(conn) = self.conn(peer) else {
+        let Some(pool) = self.pool(peer) else {
             return false;
         };
-        let Some(node) = self.node.upgrade() else {
-            return false;
-        };
-        let link = conn.link;
-        node.shards[conn.shard].publish(vec![Item::Run(Box::new(move |core: &std::rc::Rc<ShardCore>| {
-            core.net_close(link);
-        }))]);
+        self.close_links(&pool.all);
         true
     }
 
@@ -674,6 +868,18 @@ fn local_priority(p: WirePriority) -> Priority {
         WirePriority::Normal => Priority::Normal,
         WirePriority::High => Priority::High,
         WirePriority::Max => Priority::Max,
+    }
+}
+
+/// The link a local sender's messages go out on: Go's selector, the sender's ID mod 255, mod
+/// the pool size.
+#[inline]
+fn link_index(pool: &Pool, sender: u64) -> usize {
+    let n = pool.send.len();
+    if n == 1 {
+        0
+    } else {
+        (u64::from(frame::order_for(sender)) % n as u64) as usize
     }
 }
 
@@ -842,11 +1048,13 @@ impl ShardCore {
         if !self.refresh_conn(net, node) {
             return net.queue(node, Waiting::Env(target, env, prio, comp));
         }
-        // The cached connection, borrowed (no reference count traffic per send).
+        // The cached connection, borrowed (no reference count traffic per send); the sender's
+        // link.
         let cache = self.net_conn_cache.borrow();
-        let Some((_, _, conn)) = &*cache else {
+        let Some((_, _, pool)) = &*cache else {
             return Err(Fail::NoConnection(node));
         };
+        let conn = &pool.send[link_index(pool, env.from.id)];
         let r = if conn.shard == self.index {
             let mut guard = self.net.borrow_mut();
             match guard.io.write_buf(conn.link) {
@@ -915,9 +1123,9 @@ impl ShardCore {
                 return true;
             }
         }
-        match net.conn(peer) {
-            Some(conn) => {
-                *self.net_conn_cache.borrow_mut() = Some((generation, peer, conn));
+        match net.pool(peer) {
+            Some(pool) => {
+                *self.net_conn_cache.borrow_mut() = Some((generation, peer, pool));
                 true
             }
             None => false,
@@ -940,26 +1148,28 @@ impl ShardCore {
     pub(crate) fn net_send(
         &self,
         peer: Atom,
+        sel: u64,
         queue: bool,
         f: impl FnOnce(&Conn, &mut Vec<u8>) -> Result<(), Fail> + Send + 'static,
     ) -> Result<(), Fail> {
         let Some(net) = self.node.network.get() else {
             return Err(Fail::NoConnection(peer));
         };
-        let Some(conn) = net.conn(peer) else {
+        let Some(pool) = net.pool(peer) else {
             if queue {
-                return net.queue(peer, Waiting::Frame(Box::new(f)));
+                return net.queue(peer, Waiting::Frame(sel, Box::new(f)));
             }
             return Err(Fail::NoConnection(peer));
         };
+        let conn = pool.link(sel);
         if conn.shard == self.index {
             let mut guard = self.net.borrow_mut();
             match guard.io.write_buf(conn.link) {
-                Some(buf) => f(&conn, buf),
+                Some(buf) => f(conn, buf),
                 None => Err(Fail::NoConnection(peer)),
             }
         } else {
-            self.with_net_outbound(conn.shard, conn.link, |buf| f(&conn, buf))
+            self.with_net_outbound(conn.shard, conn.link, |buf| f(conn, buf))
         }
     }
 

@@ -452,7 +452,7 @@ impl ShardCore {
                     reference,
                 };
                 let order = $order;
-                self.net_send(peer, true, move |conn: &Conn, buf: &mut Vec<u8>| {
+                self.net_send(peer, sel, true, move |conn: &Conn, buf: &mut Vec<u8>| {
                     conn.codec
                         .control(sel, order, &m, buf)
                         .map(|_| ())
@@ -683,7 +683,7 @@ impl ShardCore {
             result,
             reference,
         };
-        let r = self.net_send(peer, false, move |conn: &Conn, buf: &mut Vec<u8>| {
+        let r = self.net_send(peer, sel, false, move |conn: &Conn, buf: &mut Vec<u8>| {
             conn.codec
                 .control(sel, order, &m, buf)
                 .map(|_| ())
@@ -969,7 +969,7 @@ impl ShardCore {
     /// left after a node down).
     pub(crate) fn net_terminate_out(&self, node: Atom, t: RemoteTargetOf, reason: &GoError) {
         let reason = reason.clone();
-        let _ = self.net_send(node, false, move |conn: &Conn, buf: &mut Vec<u8>| {
+        let _ = self.net_send(node, 0, false, move |conn: &Conn, buf: &mut Vec<u8>| {
             conn.codec
                 .terminate(&t, &reason, buf)
                 .map(|_| ())
@@ -987,7 +987,8 @@ impl ShardCore {
         value: &Arc<dyn std::any::Any + Send + Sync>,
     ) {
         let value = value.clone();
-        let r = self.net_send(node, false, move |conn: &Conn, buf: &mut Vec<u8>| {
+        let sel = u64::from(order_for(producer.id));
+        let r = self.net_send(node, sel, false, move |conn: &Conn, buf: &mut Vec<u8>| {
             let v: &(dyn std::any::Any + Send) = &*value;
             conn.codec
                 .event(

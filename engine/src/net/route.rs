@@ -74,7 +74,7 @@ impl Network {
     pub(super) fn dial_peer(
         &self,
         peer: Atom,
-    ) -> Result<(Ready, Established, Option<LocalNode>), String> {
+    ) -> Result<(Ready, Established, Option<LocalNode>, DialTarget), String> {
         let targets = self.route(peer)?;
         let mut errors = Vec::new();
         for t in targets {
@@ -99,7 +99,7 @@ impl Network {
             };
             let me = local.as_ref().unwrap_or(&self.local);
             match handshake_io::dial(t.addr, me, peer, tls, self.options.handshake_timeout) {
-                Ok((ready, est)) => return Ok((ready, est, local)),
+                Ok((ready, est)) => return Ok((ready, est, local, t)),
                 Err(e) => {
                     let kind = if t.tls { "tls" } else { "tcp" };
                     errors.push(format!("{kind}://{}: {e}", t.addr));
