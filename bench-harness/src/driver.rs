@@ -3,9 +3,10 @@
 //! per second of the run.
 //!
 //! - `call`: each caller makes one call at a time, on its own schedule (rate / callers per
-//!   second, the callers' schedules spread evenly). A response slower than the interval delays
-//!   the caller's next call to the next free slot of its schedule; the slots it missed are filled
-//!   in by the coordinated-omission correction ([`crate::latency::record_corrected`]).
+//!   second, the callers' schedules spread evenly). A call's latency counts from the slot it was
+//!   due in. One slower than the interval delays the caller's next call to the next free slot of
+//!   its schedule; the slots it missed are filled in by the coordinated-omission correction
+//!   ([`crate::latency::record_corrected`]), so every slot of the schedule has one sample.
 //! - `send`: each caller sends its due messages (a `u64`: the slot's time) to `echo`, which sends
 //!   them back; the latency is from the slot's time to the return, so nothing waits and nothing
 //!   is omitted.
@@ -170,7 +171,13 @@ impl Actor for Caller {
             ctx.send_after(me, Tick, self.next - now);
             return Ok(());
         }
-        let start = Instant::now();
+        // Open loop: latency counts from the slot the call was due in, so a late start (this
+        // shard busy, a timer fired late) is charged too, and the slots skipped below match the
+        // ones the correction fills in.
+        let start = match self.interval {
+            Some(_) => self.next.min(now),
+            None => now,
+        };
         self.counts.sent += 1;
         let r = ctx
             .call_timeout(self.target, self.counts.sent, self.timeout)
@@ -290,9 +297,18 @@ pub fn drive(node: &Node, spec: &Spec, progress: &Progress) -> Result<Run, Error
     // A short lead so every caller starts on the same clock.
     let t0 = Instant::now() + Duration::from_millis(20);
     let end = t0 + spec.duration;
+    if let Some(r) = spec.rate {
+        // At most a million per second per caller (1 us apart): no caller gets near that, and
+        // the coordinated-omission correction needs a sane interval.
+        if r.is_nan() || r <= 0.0 || r / callers as f64 > 1e6 {
+            return Err(Error::Invalid(
+                "the rate must be above 0 and at most 1M per second per caller",
+            ));
+        }
+    }
     let per_caller = spec
         .rate
-        .map(|r| Duration::from_secs_f64(callers as f64 / r.max(1e-6)));
+        .map(|r| Duration::from_secs_f64(callers as f64 / r));
     let mut pids = Vec::with_capacity(callers);
     for i in 0..callers {
         let rec = Recorder {

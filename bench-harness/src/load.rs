@@ -36,7 +36,7 @@ pub struct LoadArgs {
 
 /// Runs the load and prints what it measured.
 pub fn load(a: LoadArgs) -> Result<(), String> {
-    if !(a.rate > 0.0) {
+    if a.rate.is_nan() || a.rate <= 0.0 {
         return Err("--rate must be above 0".into());
     }
     let target = Atom::new(&a.target);

@@ -307,7 +307,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         Ok(n) => n,
         Err(_) => golog::parse_go_duration(s).ok_or(format!("not a duration: {s:?}"))?,
     };
-    if !(secs.is_finite() && secs >= 0.0) {
+    if !secs.is_finite() || secs < 0.0 {
         return Err(format!("not a duration: {s:?}"));
     }
     Ok(Duration::from_secs_f64(secs))

@@ -131,14 +131,17 @@ impl Outcome {
             }),
             Outcome::Latency(l) => {
                 let p = &l.latency;
+                // Nothing timed (one-way `sink` loads): no percentiles rather than zeros.
+                let us = |v: f64| (p.samples > 0).then_some(v);
                 json!({
                     "scenario": l.scenario, "transport": l.transport, "mode": l.mode, "callers": l.callers,
                     "loop": if l.offered_per_sec.is_some() { "open" } else { "closed" },
                     "offered_per_sec": l.offered_per_sec, "sent": l.sent, "completed": l.completed,
                     "errors": l.errors, "elapsed_s": l.elapsed_s,
                     "calls_per_sec": (l.completed as f64 / l.elapsed_s.max(1e-9)).round(),
-                    "samples": p.samples, "p50_us": p.p50_us, "p90_us": p.p90_us, "p99_us": p.p99_us,
-                    "p999_us": p.p999_us, "max_us": p.max_us, "mean_us": p.mean_us, "runs": runs,
+                    "samples": p.samples, "p50_us": us(p.p50_us), "p90_us": us(p.p90_us),
+                    "p99_us": us(p.p99_us), "p999_us": us(p.p999_us), "max_us": us(p.max_us),
+                    "mean_us": us(p.mean_us), "runs": runs,
                 })
             }
             Outcome::Serial(s) => json!({
@@ -207,17 +210,20 @@ impl Outcome {
                 let offered = l
                     .offered_per_sec
                     .map_or("closed loop".to_string(), |r| format!("offered {r:.0}/s"));
+                let lat = if p.samples == 0 {
+                    "no latency (one way)".to_string()
+                } else {
+                    format!(
+                        "p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1} us",
+                        p.p50_us, p.p90_us, p.p99_us, p.p999_us, p.max_us
+                    )
+                };
                 format!(
-                    "{:<28} {:>12} {:>10.3} {:>10.0} /s  p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1} us  ({} {}, {offered}, {} errors)",
+                    "{:<28} {:>12} {:>10.3} {:>10.0} /s  {lat}  ({} {}, {offered}, {} errors)",
                     l.scenario,
                     l.completed,
                     l.elapsed_s,
                     l.completed as f64 / l.elapsed_s.max(1e-9),
-                    p.p50_us,
-                    p.p90_us,
-                    p.p99_us,
-                    p.p999_us,
-                    p.max_us,
                     l.callers,
                     if l.callers == 1 { "caller" } else { "callers" },
                     l.errors

@@ -170,6 +170,7 @@ pub fn latency_chart(
         })
         .x_desc("percentile")
         .y_desc("latency (µs)")
+        .y_label_formatter(&|y| si(*y))
         .draw()
         .map_err(err(path))?;
     for (i, (name, pts)) in curves.iter().enumerate() {
