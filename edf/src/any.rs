@@ -59,7 +59,7 @@ pub fn encode_any(v: &(dyn Any + Send), enc: &mut Encoder<'_>) -> Result<(), Enc
 }
 
 /// Decodes one tagged value into the Rust type a local sender would use (see the module docs).
-pub fn decode_any(dec: &mut Decoder<'_>) -> Result<Box<dyn Any + Send>, DecodeError> {
+pub fn decode_any(dec: &mut Decoder<'_>) -> Result<Box<dyn Any + Send + Sync>, DecodeError> {
     let tag = dec.peek_u8()?;
     Ok(match tag {
         BOOL => Box::new(crate::decode_tagged::<bool>(dec)?),

@@ -39,7 +39,7 @@ pub enum RegKind {
     Custom,
 }
 
-type NativeDecode = fn(&mut Decoder<'_>) -> Result<Box<dyn Any + Send>, DecodeError>;
+type NativeDecode = fn(&mut Decoder<'_>) -> Result<Box<dyn Any + Send + Sync>, DecodeError>;
 type NativeEncode = fn(&(dyn Any + Send), &mut Encoder<'_>) -> Result<(), EncodeError>;
 
 /// A registered type: its name, registration index, layout and (for Rust types) native codec.
@@ -76,7 +76,7 @@ impl TypeInfo {
     pub fn decode_native(
         &self,
         dec: &mut Decoder<'_>,
-    ) -> Option<Result<Box<dyn Any + Send>, DecodeError>> {
+    ) -> Option<Result<Box<dyn Any + Send + Sync>, DecodeError>> {
         self.rust.map(|r| (r.1)(dec))
     }
     /// Encodes a native value's body (it must be of the registered Rust type).
@@ -130,7 +130,7 @@ impl RegSlot {
 }
 
 /// A Rust type that travels by name. Implemented by `#[derive(Edf)]`.
-pub trait Registered: Edf + Send + 'static {
+pub trait Registered: Edf + Send + Sync + 'static {
     /// The Go-compatible name, `#` + package path + `/` + type name.
     fn type_name() -> &'static str;
     /// The type's registration slot.
@@ -212,7 +212,7 @@ fn insert(
     Ok(info)
 }
 
-fn native_decode<T: Registered>(dec: &mut Decoder<'_>) -> Result<Box<dyn Any + Send>, DecodeError> {
+fn native_decode<T: Registered>(dec: &mut Decoder<'_>) -> Result<Box<dyn Any + Send + Sync>, DecodeError> {
     Ok(Box::new(T::decode_body(dec)?))
 }
 

@@ -13,6 +13,7 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use ergo_edf::{Alias, Atom, Event, Pid, Ref};
+use ergo_proto::connection::RemoteTarget;
 
 use crate::process::{
     Envelope, ExitVia, Kind, MonitorKind, ProcCell, ProcessState, FLAG_TRAP_EXIT,
@@ -229,6 +230,11 @@ impl Context {
             self.cell.ext().awaiting = None;
             return Err(e.into());
         }
+        self.wait_reply(r, timeout).await
+    }
+
+    /// Waits for the response to `r` (already set as awaited), at most `timeout`.
+    async fn wait_reply(&mut self, r: Ref, timeout: Duration) -> Result<Message, Error> {
         let t = self.shard.add_timer(
             timeout,
             TimerAction::CallTimeout {
@@ -241,6 +247,154 @@ impl Context {
         self.shard.cancel_timer(t);
         self.cell.state.set(ProcessState::Running);
         res
+    }
+
+    /// Sends with important delivery: returns once the target's node confirms that the message
+    /// is in the target's mailbox, or with the reason it is not (unknown process, mailbox full,
+    /// ...), or [`Error::Timeout`] after `timeout` (Go: 5 s). Needs the peer to announce
+    /// important delivery (else [`Error::Network`]). Local targets answer at once, as a plain
+    /// send would.
+    pub async fn send_important<T: Any + Send>(
+        &mut self,
+        to: impl Into<Target>,
+        message: T,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let to = to.into();
+        let node = match to {
+            Target::Pid(p) => p.node,
+            Target::ProcessId(p) => p.node,
+            Target::Alias(a) => a.node,
+            Target::Name(_) => self.shard.node.name,
+        };
+        if node == self.shard.node.name {
+            return self.send(to, message);
+        }
+        if let Some(c) = self.shard.node.network.get().and_then(|n| n.conn(node)) {
+            use ergo_proto::gen::NetworkFlags;
+            if c.codec.peer_flags().0 & NetworkFlags::IMPORTANT_DELIVERY == 0 {
+                return Err(Error::Network(format!(
+                    "{node} does not support important delivery"
+                )));
+            }
+        }
+        // The ack comes back as `[delivery ID, 0, 0]` with our node and creation.
+        let fresh = self.make_ref();
+        let r = Ref {
+            id: [fresh.id[0].wrapping_add(fresh.id[1]).wrapping_add(fresh.id[2]), 0, 0],
+            ..fresh
+        };
+        {
+            let mut e = self.cell.ext();
+            e.awaiting = Some(r);
+            e.reply = None;
+        }
+        let env = Envelope {
+            from: self.pid(),
+            kind: Kind::Important(Box::new((r, Message::new(message)))),
+        };
+        let prio = self.cell.priority();
+        if let Err(e) = self.shard.send_env(to, env, prio) {
+            self.cell.ext().awaiting = None;
+            return Err(e.into());
+        }
+        self.wait_reply(r, timeout).await.map(|_| ())
+    }
+
+    /// Spawns, on node `node`, the process it enabled for remote spawn under `name`; waits
+    /// up to `timeout` for the new PID.
+    pub async fn remote_spawn(
+        &mut self,
+        node: impl Into<Atom>,
+        name: impl Into<Atom>,
+        options: SpawnOptions,
+        args: Vec<ergo_edf::Value>,
+        timeout: Duration,
+    ) -> Result<Pid, Error> {
+        let (node, name) = (node.into(), name.into());
+        let r = self.make_ref();
+        {
+            let mut e = self.cell.ext();
+            e.awaiting = Some(r);
+            e.reply = None;
+        }
+        let me = self.pid();
+        let n = self.node();
+        if let Err(e) = crate::net::api::send_spawn(&n, node, me, me, r, name, &options, args) {
+            self.cell.ext().awaiting = None;
+            return Err(e);
+        }
+        let res = self.wait_reply(r, timeout).await;
+        if res.is_err() {
+            if let Some(net) = self.shard.node.network.get() {
+                net.remote.forget_request(&r);
+            }
+        }
+        res?.downcast::<Pid>()
+            .map_err(|_| Error::Network("malformed spawn result".into()))
+    }
+
+    /// Starts the application `name` on node `node` (enabled there for remote start) in
+    /// `mode` (`None`: the application's own); waits up to `timeout`.
+    pub async fn remote_application_start(
+        &mut self,
+        node: impl Into<Atom>,
+        name: impl Into<Atom>,
+        mode: Option<crate::ApplicationMode>,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let (node, name) = (node.into(), name.into());
+        let r = self.make_ref();
+        {
+            let mut e = self.cell.ext();
+            e.awaiting = Some(r);
+            e.reply = None;
+        }
+        let me = self.pid();
+        let n = self.node();
+        let core = self.shard.node.node_pid();
+        if let Err(e) = crate::net::api::send_app_start(&n, node, me, core, r, name, mode) {
+            self.cell.ext().awaiting = None;
+            return Err(e);
+        }
+        let res = self.wait_reply(r, timeout).await;
+        if res.is_err() {
+            if let Some(net) = self.shard.node.network.get() {
+                net.remote.forget_request(&r);
+            }
+        }
+        res.map(|_| ())
+    }
+
+    /// Sets how this process's messages to other nodes are compressed.
+    pub fn set_compression(&mut self, compression: crate::Compression) {
+        let mut c = self.shard.compression.borrow_mut();
+        if compression.enable {
+            c.insert(self.cell.id, compression);
+        } else {
+            c.remove(&self.cell.id);
+        }
+    }
+
+    /// How this process's messages to other nodes are compressed.
+    pub fn compression(&self) -> crate::Compression {
+        self.shard
+            .compression
+            .borrow()
+            .get(&self.cell.id)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// A target on another node, if `to` is one.
+    fn remote_target(&self, to: &Target) -> Option<RemoteTarget> {
+        let local = self.shard.node.name;
+        match *to {
+            Target::Pid(p) if p.node != local => Some(RemoteTarget::Pid(p)),
+            Target::ProcessId(p) if p.node != local => Some(RemoteTarget::Name(p)),
+            Target::Alias(a) if a.node != local => Some(RemoteTarget::Alias(a)),
+            _ => None,
+        }
     }
 
     /// Forwards a message to `to` as if `from` had sent it (what a [`crate::pool::Pool`] does).
@@ -456,6 +610,9 @@ impl Context {
             e.monitors_in = mkept;
             (gone, mgone)
         };
+        let (mut links, mut monitors) = (links, monitors);
+        self.shard
+            .net_notify_gone(pid, &mut links, &mut monitors, &reason);
         for (p, via) in links {
             let env = Envelope {
                 from: pid,
@@ -538,7 +695,14 @@ impl Context {
     /// (and terminates with the same reason unless it traps exits). Linking to a process that
     /// does not exist yields an exit signal with [`Reason::NoProc`].
     pub fn link(&mut self, to: impl Into<Target>) -> Result<(), Error> {
-        let (pid, via, _) = self.resolve(to.into())?;
+        let to = to.into();
+        if let Some(t) = self.remote_target(&to) {
+            // One-way across nodes (as Go): this process hears about the target, not the
+            // other way round. A target that does not exist gives an exit signal.
+            let r = self.make_ref();
+            return self.shard.net_watch(t, self.pid(), true, r);
+        }
+        let (pid, via, _) = self.resolve(to)?;
         if pid == self.pid() {
             return Err(Error::Invalid("a process cannot link to itself"));
         }
@@ -565,7 +729,12 @@ impl Context {
 
     /// Removes a link.
     pub fn unlink(&mut self, to: impl Into<Target>) -> Result<(), Error> {
-        let (pid, _, _) = self.resolve(to.into())?;
+        let to = to.into();
+        if let Some(t) = self.remote_target(&to) {
+            self.shard.net_unwatch(t, self.pid(), true);
+            return Ok(());
+        }
+        let (pid, _, _) = self.resolve(to)?;
         self.cell.ext().links.retain(|(p, _)| *p != pid);
         let env = Envelope {
             from: self.pid(),
@@ -578,7 +747,13 @@ impl Context {
     /// `MessageDownProcessId` / `MessageDownAlias`, by how `to` was named). Monitoring a
     /// process that does not exist yields a down message with [`Reason::NoProc`].
     pub fn monitor(&mut self, to: impl Into<Target>) -> Result<Ref, Error> {
-        let (pid, _, kind) = self.resolve(to.into())?;
+        let to = to.into();
+        if let Some(t) = self.remote_target(&to) {
+            let r = self.make_ref();
+            self.shard.net_watch(t, self.pid(), false, r)?;
+            return Ok(r);
+        }
+        let (pid, _, kind) = self.resolve(to)?;
         let r = self.make_ref();
         let env = Envelope {
             from: self.pid(),
@@ -590,7 +765,12 @@ impl Context {
 
     /// Removes every monitor this process holds on `to`.
     pub fn demonitor(&mut self, to: impl Into<Target>) -> Result<(), Error> {
-        let (pid, _, _) = self.resolve(to.into())?;
+        let to = to.into();
+        if let Some(t) = self.remote_target(&to) {
+            self.shard.net_unwatch(t, self.pid(), false);
+            return Ok(());
+        }
+        let (pid, _, _) = self.resolve(to)?;
         let env = Envelope {
             from: self.pid(),
             kind: Kind::Demonitor(Box::default()),
@@ -648,8 +828,17 @@ impl Context {
 
     /// Subscribes with a monitor: events arrive in `handle_event`; when the event goes away this
     /// process gets `MessageDownEvent`. Returns the buffered last events.
+    ///
+    /// An event on another node: the subscription request goes to that node, and the
+    /// buffered events (if any) arrive in `handle_event` once it answers; the returned list
+    /// is empty. Each publication crosses the network once per subscribing node.
     pub fn monitor_event(&mut self, event: Event) -> Result<Vec<MessageEvent>, Error> {
         let r = self.make_ref();
+        if event.node != self.shard.node.name {
+            self.shard
+                .net_watch(RemoteTarget::Event(event), self.pid(), false, r)?;
+            return Ok(Vec::new());
+        }
         let buf = self
             .shard
             .node
@@ -660,8 +849,14 @@ impl Context {
     }
 
     /// Subscribes with a link: when the event goes away this process gets an exit signal.
+    /// For an event on another node, see [`Context::monitor_event`].
     pub fn link_event(&mut self, event: Event) -> Result<Vec<MessageEvent>, Error> {
         let r = self.make_ref();
+        if event.node != self.shard.node.name {
+            self.shard
+                .net_watch(RemoteTarget::Event(event), self.pid(), true, r)?;
+            return Ok(Vec::new());
+        }
         let buf = self
             .shard
             .node
@@ -673,6 +868,12 @@ impl Context {
 
     /// Ends a subscription made with `monitor_event` or `link_event`.
     pub fn unsubscribe_event(&mut self, event: Event) {
+        if event.node != self.shard.node.name {
+            let me = self.pid();
+            self.shard.net_unwatch(RemoteTarget::Event(event), me, false);
+            self.shard.net_unwatch(RemoteTarget::Event(event), me, true);
+            return;
+        }
         self.shard
             .node
             .events

@@ -35,6 +35,8 @@ struct Entry {
     options: EventOptions,
     buffer: VecDeque<MessageEvent>,
     subs: Vec<Sub>,
+    /// How many of `subs` are on other nodes.
+    remote: usize,
 }
 
 /// The node's event registry.
@@ -76,6 +78,7 @@ impl Events {
                 options,
                 buffer: VecDeque::new(),
                 subs: Vec::new(),
+                remote: 0,
             },
         );
         Ok(())
@@ -99,7 +102,27 @@ impl Events {
         };
         if let Some(entry) = entry {
             let event = Event::new(name, shard.node.name);
+            // Subscribers on other nodes: one terminate frame per node.
+            let mut nodes: Vec<Atom> = Vec::new();
+            for s in &entry.subs {
+                if s.pid.node != shard.node.name && !nodes.contains(&s.pid.node) {
+                    nodes.push(s.pid.node);
+                }
+            }
+            if !nodes.is_empty() {
+                let e = crate::net::remote::reason_error(&reason);
+                for n in nodes {
+                    shard.net_terminate_out(
+                        n,
+                        ergo_proto::connection::RemoteTargetOf::Event(name),
+                        &e,
+                    );
+                }
+            }
             for s in entry.subs {
+                if s.pid.node != shard.node.name {
+                    continue;
+                }
                 let kind = if s.link {
                     Kind::Exit(Box::new((reason.clone(), ExitVia::Event(event))))
                 } else {
@@ -143,6 +166,7 @@ impl Events {
             timestamp: now_nanos(),
             message: value,
         };
+        let mut nodes: Vec<Atom> = Vec::new();
         let subs: Vec<Pid> = {
             let mut m = self.lock();
             let e = m.get_mut(&name).ok_or(Error::EventUnknown(name))?;
@@ -155,8 +179,26 @@ impl Events {
                 }
                 e.buffer.push_back(ev.clone());
             }
-            e.subs.iter().map(|s| s.pid).collect()
+            let local = shard.node.name;
+            if e.remote > 0 {
+                for s in &e.subs {
+                    if s.pid.node != local && !nodes.contains(&s.pid.node) {
+                        nodes.push(s.pid.node);
+                    }
+                }
+                e.subs
+                    .iter()
+                    .filter(|s| s.pid.node == local)
+                    .map(|s| s.pid)
+                    .collect()
+            } else {
+                e.subs.iter().map(|s| s.pid).collect()
+            }
         };
+        // One network message per subscribing node, fanned out there.
+        for n in nodes {
+            shard.net_event_out(n, from, name, ev.timestamp, &ev.message);
+        }
         for pid in subs {
             let env = Envelope {
                 from,
@@ -184,6 +226,9 @@ impl Events {
                 .get_mut(&event.name)
                 .ok_or(Error::EventUnknown(event.name))?;
             e.subs.push(Sub { pid, link, r });
+            if pid.node != shard.node.name {
+                e.remote += 1;
+            }
             let n = (e.options.notify && e.subs.len() == 1).then_some(e.owner);
             (e.buffer.iter().cloned().collect(), n)
         };
@@ -207,6 +252,9 @@ impl Events {
             let Some(e) = m.get_mut(&name) else { return };
             let before = e.subs.len();
             e.subs.retain(|s| s.pid != pid);
+            if pid.node != shard.node.name {
+                e.remote -= before - e.subs.len();
+            }
             (e.options.notify && before > 0 && e.subs.is_empty()).then_some(e.owner)
         };
         if let Some(owner) = notify_owner {

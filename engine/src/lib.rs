@@ -73,9 +73,10 @@ pub use message::{
     MessageEvent, MessageEventStart, MessageEventStop, MessageExitAlias, MessageExitEvent,
     MessageExitPid, MessageExitProcessId, MessageFallback, MessageOptions, Priority,
 };
+pub use net::api::{Network, RemoteNode, RemoteNodeInfo, DEFAULT_REQUEST_TIMEOUT};
 pub use net::NetworkOptions;
 pub use node::{rss_bytes, Node, NodeInfo, NodeOptions, ProcessInfo, ShardInfo};
-pub use options::{Compression, Fallback, SpawnOptions};
+pub use options::{Compression, CompressionKind, Fallback, SpawnOptions};
 pub use pool::Pool;
 pub use process::ProcessState;
 pub use reason::{Error, Reason};

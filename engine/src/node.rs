@@ -238,7 +238,7 @@ impl NodeShared {
             .collect()
     }
 
-    fn node_pid(&self) -> Pid {
+    pub(crate) fn node_pid(&self) -> Pid {
         Pid::new(self.name, NODE_ID, self.creation)
     }
 
@@ -510,7 +510,7 @@ impl Node {
 
     /// Routes one envelope from outside the shards (or from a shard thread: through its
     /// outbound batch).
-    fn route(&self, to: Target, env: Envelope, prio: Priority) -> Result<(), Error> {
+    pub(crate) fn route(&self, to: Target, env: Envelope, prio: Priority) -> Result<(), Error> {
         if let Some(core) = shard::current() {
             if Arc::ptr_eq(&core.node, &self.0) {
                 return Ok(core.send_env(to, env, prio)?);
@@ -560,8 +560,9 @@ impl Node {
                 if a.node != s.name {
                     return Err(Error::NoConnection(a.node));
                 }
-                let shard = shard::shard_of(a.id[0]);
-                s.shards[shard].publish(vec![Item::DeliverAlias(Box::new((a, prio, env)))]);
+                // An ID from outside may name a shard this node does not have.
+                let shard = s.shards.get(shard::shard_of(a.id[0])).ok_or(Error::ProcessUnknown)?;
+                shard.publish(vec![Item::DeliverAlias(Box::new((a, prio, env)))]);
                 return Ok(());
             }
         };
@@ -571,8 +572,8 @@ impl Node {
         if pid.creation != s.creation || pid.id < shard::FIRST_ID {
             return Err(Error::ProcessUnknown);
         }
-        let shard = shard::shard_of(pid.id);
-        s.shards[shard].publish(vec![Item::Deliver {
+        let shard = s.shards.get(shard::shard_of(pid.id)).ok_or(Error::ProcessUnknown)?;
+        shard.publish(vec![Item::Deliver {
             to: pid.id,
             prio,
             env,
@@ -622,6 +623,23 @@ impl Node {
                 ));
             }
         }
+        let to = to.into();
+        self.external_request(timeout, move |node, from, r| {
+            let env = Envelope {
+                from,
+                kind: Kind::Request(Box::new((r, Message::new(request)))),
+            };
+            node.route(to, env, Priority::Normal)
+        })
+    }
+
+    /// Makes a fresh ref, lets `send` send something whose answer comes back as a response
+    /// to the node's external PID under that ref, and waits for it up to `timeout`.
+    pub(crate) fn external_request(
+        &self,
+        timeout: Duration,
+        send: impl FnOnce(&Node, Pid, Ref) -> Result<(), Error>,
+    ) -> Result<Message, Error> {
         let s = &self.0;
         let seq = s.ext_ref.fetch_add(1, Ordering::Relaxed);
         let r = Ref {
@@ -635,11 +653,7 @@ impl Node {
             .unwrap_or_else(|p| p.into_inner())
             .insert(r, tx);
         let from = Pid::new(s.name, EXTERNAL_ID, s.creation);
-        let env = Envelope {
-            from,
-            kind: Kind::Request(Box::new((r, Message::new(request)))),
-        };
-        if let Err(e) = self.route(to.into(), env, Priority::Normal) {
+        if let Err(e) = send(self, from, r) {
             s.external
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())

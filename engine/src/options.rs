@@ -16,15 +16,59 @@ pub struct Fallback {
     pub tag: Atom,
 }
 
-/// Compression settings for remote sends (kept for the network issue; not used locally).
+/// Compression of the messages a process sends to other nodes (Go Ergo's
+/// `gen.Compression`): a frame longer than `threshold` bytes (header included) goes out
+/// compressed. Local sends are never compressed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Compression {
     /// Compress messages to remote nodes.
     pub enable: bool,
-    /// Only messages larger than this many bytes.
+    /// Only frames longer than this many bytes (0: Go's default, 1024; Go refuses less than
+    /// 1024, so smaller values are raised to it).
     pub threshold: usize,
-    /// Level 0..9 (0 = the codec's default).
+    /// Go's level: 0 default, 1 best speed, 2 best size.
     pub level: u8,
+    /// The algorithm.
+    pub kind: CompressionKind,
+}
+
+/// A compression algorithm (Go's `gen.CompressionType`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CompressionKind {
+    /// gzip (Go's default).
+    #[default]
+    Gzip,
+    /// zlib.
+    Zlib,
+    /// LZW (LSB order, literal width 8).
+    Lzw,
+}
+
+impl CompressionKind {
+    /// From Go's type name (`"gzip"`, `"zlib"`, `"lzw"`); anything else is gzip.
+    pub fn from_go(s: &str) -> CompressionKind {
+        match s {
+            "zlib" => CompressionKind::Zlib,
+            "lzw" => CompressionKind::Lzw,
+            _ => CompressionKind::Gzip,
+        }
+    }
+}
+
+impl Compression {
+    /// The codec's options, if compression is on.
+    pub(crate) fn wire(&self) -> Option<ergo_proto::connection::CompressionOptions> {
+        use ergo_proto::compression::Algorithm;
+        self.enable.then(|| ergo_proto::connection::CompressionOptions {
+            algorithm: match self.kind {
+                CompressionKind::Gzip => Algorithm::Gzip,
+                CompressionKind::Zlib => Algorithm::Zlib,
+                CompressionKind::Lzw => Algorithm::Lzw,
+            },
+            level: isize::from(self.level.min(2)),
+            threshold: if self.threshold == 0 { 1024 } else { self.threshold.max(1024) },
+        })
+    }
 }
 
 /// How to spawn a process (Go Ergo's `ProcessOptions`, plus a shard choice).

@@ -69,6 +69,10 @@ pub(crate) enum Kind {
     Unlink,
     Monitor(Box<(Ref, MonitorKind)>),
     Demonitor(Box<Ref>),
+    /// A peer's link or monitor request for this process (answered from its shard).
+    RemoteWatch(Box<crate::net::remote::RemoteWatch>),
+    /// A message sent with important delivery to another node (the ref the ack answers).
+    Important(Box<(Ref, Message)>),
     Inspect(Box<dyn FnOnce(std::collections::BTreeMap<String, String>) + Send>),
 }
 
@@ -409,6 +413,7 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
             Kind::Message(m) | Kind::System(m) | Kind::Log(m) => {
                 guard(&cell, actor.handle_message(&mut ctx, from, m)).await
             }
+            Kind::Important(b) => guard(&cell, actor.handle_message(&mut ctx, from, b.1)).await,
             // Calls and events run boxed, so that their (larger) futures do not grow every
             // idle process's task.
             Kind::Request(b) => {
@@ -452,7 +457,8 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
             | Kind::Link(_)
             | Kind::Unlink
             | Kind::Monitor(_)
-            | Kind::Demonitor(_) => Ok(()),
+            | Kind::Demonitor(_)
+            | Kind::RemoteWatch(_) => Ok(()),
         };
         budget -= 1 + (shard.routed.get() - routed) as i64;
         if let Err(reason) = r {

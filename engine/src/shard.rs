@@ -270,13 +270,15 @@ pub(crate) struct ShardCore {
     /// The last process delivered to (see `deliver`).
     last: Cell<Option<Rc<ProcCell>>>,
     /// The node's name and creation, copied here for the send path.
-    name: ergo_edf::Atom,
+    pub(crate) name: ergo_edf::Atom,
     creation: i64,
     stop: Cell<bool>,
     /// This shard's network links.
     pub(crate) net: RefCell<crate::net::NetShard>,
     /// The connection of each link of this shard, by link index.
     pub(crate) net_links: RefCell<HashMap<usize, Arc<crate::net::Conn>>>,
+    /// Compression settings of this shard's processes that compress remote sends.
+    pub(crate) compression: RefCell<HashMap<u64, crate::Compression>>,
 }
 
 impl ShardCore {
@@ -302,6 +304,7 @@ impl ShardCore {
             stop: Cell::new(false),
             net: RefCell::new(crate::net::NetShard::new()),
             net_links: RefCell::new(HashMap::new()),
+            compression: RefCell::new(HashMap::new()),
         }
     }
 
@@ -353,6 +356,10 @@ impl ShardCore {
                 let s = shard_of(a.id[0]);
                 if s == self.index {
                     self.deliver_alias(a, env, prio)
+                } else if s >= self.node.shards.len() {
+                    // An ID from another node may name a shard this node does not have.
+                    self.undeliverable_via(self.make_pid(a.id[0]), env);
+                    Err(Fail::ProcessUnknown)
                 } else {
                     self.push_outbound(s, Item::DeliverAlias(Box::new((a, prio, env))));
                     Ok(())
@@ -376,6 +383,10 @@ impl ShardCore {
         let s = shard_of(pid.id);
         if s == self.index {
             self.deliver(pid.id, env, prio)
+        } else if s >= self.node.shards.len() {
+            // An ID from another node may name a shard this node does not have.
+            self.undeliverable(pid.id, env);
+            Err(Fail::ProcessUnknown)
         } else {
             self.push_outbound(
                 s,
@@ -491,6 +502,7 @@ impl ShardCore {
             | Kind::Unlink
             | Kind::Monitor(_)
             | Kind::Demonitor(_)
+            | Kind::RemoteWatch(_)
             | Kind::Response(_) => {
                 self.control(cell, env);
                 None
@@ -573,6 +585,23 @@ impl ShardCore {
                     .monitors_in
                     .retain(|m| !(m.by == from && (r == Ref::default() || m.r == r)));
             }
+            Kind::RemoteWatch(w) => {
+                {
+                    let mut e = cell.ext();
+                    if w.link {
+                        if !e.links.iter().any(|(p, _)| *p == from) {
+                            e.links.push((from, w.via));
+                        }
+                    } else {
+                        e.monitors_in.push(MonitorIn {
+                            by: from,
+                            r: w.r,
+                            kind: w.kind,
+                        });
+                    }
+                }
+                self.reply_watch(from, &w, None);
+            }
             Kind::Response(b) => {
                 let (r, result) = *b;
                 let mut e = cell.ext();
@@ -609,6 +638,9 @@ impl ShardCore {
                     kind: Kind::Exit(Box::new((Reason::NoProc, *via))),
                 };
                 let _ = self.send_pid(from, env, Priority::Max);
+            }
+            Kind::RemoteWatch(w) => {
+                self.reply_watch(from, &w, Some(ergo_edf::errors::ErrProcessUnknown()));
             }
             Kind::Monitor(b) => {
                 let (r, kind) = *b;
@@ -647,6 +679,9 @@ impl ShardCore {
         });
         cell.log_level.set(level.to_u8());
         cell.set_priority(opts.send_priority);
+        if opts.compression.enable {
+            self.compression.borrow_mut().insert(id, opts.compression);
+        }
         if opts.trap_exit {
             cell.set_flag(crate::process::FLAG_TRAP_EXIT, true);
         }
@@ -730,11 +765,16 @@ impl ShardCore {
                 let _ = self.send_pid(env.from, e, Priority::Max);
             }
         }
+        if !self.compression.borrow().is_empty() {
+            self.compression.borrow_mut().remove(&cell.id);
+        }
         let ext = cell.ext.borrow_mut().take();
-        let Some(ext) = ext else { return };
+        let Some(mut ext) = ext else { return };
         if let Some(name) = ext.name {
             self.node.unregister_name_of(name, pid);
         }
+        // Consumers on other nodes: one terminate frame per node and target.
+        self.net_notify_gone(pid, &mut ext.links, &mut ext.monitors_in, &reason);
         for (p, via) in ext.links {
             let env = Envelope {
                 from: pid,

@@ -245,7 +245,7 @@ impl Payload<'_> {
         Value::decode_tagged(&mut Decoder::new(&self.bytes, self.caches))
     }
     /// Decodes into the Rust type a local sender would use ([`ergo_edf::decode_any`]).
-    pub fn any(&self) -> Result<Box<dyn std::any::Any + Send>, DecodeError> {
+    pub fn any(&self) -> Result<Box<dyn std::any::Any + Send + Sync>, DecodeError> {
         ergo_edf::decode_any(&mut Decoder::new(&self.bytes, self.caches))
     }
     /// Decodes as a Rust type.
@@ -428,6 +428,10 @@ impl ConnectionCodec {
     /// The peer's capabilities.
     pub fn peer_flags(&self) -> NetworkFlags {
         self.peer_flags
+    }
+    /// The largest frame the peer accepts (0: unlimited).
+    pub fn peer_max_message_size(&self) -> u64 {
+        self.peer_max
     }
     /// Our capabilities on this connection.
     pub fn own_flags(&self) -> NetworkFlags {

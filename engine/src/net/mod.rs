@@ -13,8 +13,10 @@
 //! Not yet: pools of several links, remote links/monitors/events/spawn/application start,
 //! important delivery, compression of outgoing frames, TLS, and node-down notifications.
 
+pub(crate) mod api;
 pub(crate) mod handshake_io;
 pub(crate) mod link_io;
+pub(crate) mod remote;
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
@@ -92,10 +94,29 @@ pub(crate) struct Conn {
     pub(crate) codec: ConnectionCodec,
     pub(crate) shard: usize,
     pub(crate) link: LinkId,
+    /// When the handshake completed.
+    pub(crate) since: std::time::Instant,
+    /// What the peer introduced itself as.
+    pub(crate) peer_version: Version,
+    /// The peer's pool size and the links it is spread over (ours: one per connection).
+    pub(crate) pool_size: usize,
 }
 
-/// A message waiting for its connection.
-type Waiting = (WireTarget, Envelope, Priority);
+/// Encodes one frame into a link's write buffer.
+pub(crate) type FrameFn = Box<dyn FnOnce(&Conn, &mut Vec<u8>) -> Result<(), Fail> + Send>;
+
+/// Something waiting for its connection.
+pub(crate) enum Waiting {
+    /// A message, call, reply or exit signal (with the sender's compression).
+    Env(
+        WireTarget,
+        Envelope,
+        Priority,
+        Option<ergo_proto::connection::CompressionOptions>,
+    ),
+    /// A control frame (link/monitor/spawn requests).
+    Frame(FrameFn),
+}
 
 /// The node's network.
 pub(crate) struct Network {
@@ -110,6 +131,12 @@ pub(crate) struct Network {
     node: Weak<NodeShared>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     next_shard: AtomicUsize,
+    /// Remote links, monitors, events, spawn and application start.
+    pub(crate) remote: remote::Remote,
+    /// Static routes added at run time (`Network::add_route`).
+    added_routes: RwLock<HashMap<Atom, SocketAddr>>,
+    /// Event frames (105) sent: one per publication and subscribing node.
+    pub(crate) events_out: std::sync::atomic::AtomicU64,
 }
 
 impl Network {
@@ -138,6 +165,9 @@ impl Network {
             node: Arc::downgrade(node),
             threads: Mutex::new(Vec::new()),
             next_shard: AtomicUsize::new(0),
+            remote: remote::Remote::default(),
+            added_routes: RwLock::new(HashMap::new()),
+            events_out: std::sync::atomic::AtomicU64::new(0),
         });
         if let Some(ro) = net.options.registrar.clone() {
             let route = Route {
@@ -224,8 +254,24 @@ impl Network {
         }
     }
 
+    /// Adds a static route at run time.
+    pub(crate) fn add_route(&self, peer: Atom, addr: SocketAddr) {
+        self.added_routes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(peer, addr);
+    }
+
     /// Where `peer`'s acceptor is: a static route, or the registrar of its host.
     fn route(&self, peer: Atom) -> Result<SocketAddr, String> {
+        if let Some(a) = self
+            .added_routes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&peer)
+        {
+            return Ok(*a);
+        }
         if let Some(a) = self.options.routes.get(&peer) {
             return Ok(*a);
         }
@@ -309,8 +355,11 @@ impl Network {
         let Some(node) = self.node.upgrade() else {
             return;
         };
-        for (_, env, _) in waiting {
-            if let Kind::Request(b) = env.kind {
+        for w in waiting {
+            let Waiting::Env(_, env, _, _) = w else {
+                continue;
+            };
+            if let Kind::Request(b) | Kind::Important(b) = env.kind {
                 let reply = Envelope {
                     from: Pid::new(peer, 0, 0),
                     kind: Kind::Response(Box::new((b.0, Err(Error::NoConnection(peer))))),
@@ -318,6 +367,10 @@ impl Network {
                 node.deliver_from_outside(env.from, reply);
             }
         }
+        // Watches waiting for this connection hear `no connection` (on a shard thread).
+        node.shards[0].publish(vec![Item::Run(Box::new(move |core: &std::rc::Rc<ShardCore>| {
+            core.net_node_down(peer);
+        }))]);
     }
 
     /// A handshake completed: move the socket to a shard and publish the connection there.
@@ -327,6 +380,7 @@ impl Network {
         };
         let peer = est.peer.node();
         let codec = ConnectionCodec::new(&self.local, &est);
+        let peer_version = est.peer.introduce.version.clone();
         let shard = self.next_shard.fetch_add(1, Ordering::Relaxed) % node.shards.len();
         set_user_timeout(&ready.stream, self.options.user_timeout);
         let fd = OwnedFd::from(ready.stream);
@@ -338,6 +392,9 @@ impl Network {
                 codec,
                 shard: core.index,
                 link,
+                since: std::time::Instant::now(),
+                peer_version,
+                pool_size: 1,
             });
             core.net_links.borrow_mut().insert(link.0, conn.clone());
             {
@@ -373,24 +430,96 @@ impl Network {
             return;
         };
         let mut buf = Vec::new();
-        for (target, env, prio) in waiting {
-            if let Err(e) = encode(&conn, &target, env, prio, &mut buf) {
+        for w in waiting {
+            let r = match w {
+                Waiting::Env(target, env, prio, comp) => encode(&conn, &target, env, prio, comp, &mut buf),
+                Waiting::Frame(f) => f(&conn, &mut buf),
+            };
+            if let Err(e) = r {
                 tracing::warn!(peer = %peer, error = ?e, "message to a remote node dropped");
             }
         }
         node.shards[conn.shard].publish(vec![Item::NetWrite(conn.link, buf)]);
     }
 
-    /// A link closed: forget its connection.
-    pub(crate) fn link_closed(&self, shard: usize, link: LinkId) {
+    /// A link closed: forget its connection. Returns the peer whose connection went down.
+    pub(crate) fn link_closed(&self, shard: usize, link: LinkId) -> Option<Atom> {
         let mut conns = self.conns.write().unwrap_or_else(|e| e.into_inner());
+        let mut down = None;
         conns.retain(|peer, c| {
             let gone = c.shard == shard && c.link == link;
             if gone {
                 tracing::info!(peer = %peer, "connection closed");
+                down = Some(*peer);
             }
             !gone
         });
+        down
+    }
+
+    /// Encodes a frame for `peer` from a thread that is not one of the node's shards (or any
+    /// shard: the frame goes to the link's shard in a batch of its own). Queued (and the
+    /// peer dialed) when not connected and `queue` is set.
+    pub(crate) fn send_from_outside(
+        self: &Arc<Self>,
+        peer: Atom,
+        queue: bool,
+        f: impl FnOnce(&Conn, &mut Vec<u8>) -> Result<(), Fail> + Send + 'static,
+    ) -> Result<(), Fail> {
+        let Some(node) = self.node.upgrade() else {
+            return Err(Fail::NoConnection(peer));
+        };
+        match self.conn(peer) {
+            Some(conn) => {
+                let mut buf = Vec::new();
+                f(&conn, &mut buf)?;
+                node.shards[conn.shard].publish(vec![Item::NetWrite(conn.link, buf)]);
+                Ok(())
+            }
+            None if queue => self.queue(peer, Waiting::Frame(Box::new(f))),
+            None => Err(Fail::NoConnection(peer)),
+        }
+    }
+
+    /// Closes the connection to `peer`, if any (its watchers hear `no connection`).
+    pub(crate) fn disconnect(&self, peer: Atom) -> bool {
+        let Some(conn) = self.conn(peer) else {
+            return false;
+        };
+        let Some(node) = self.node.upgrade() else {
+            return false;
+        };
+        let link = conn.link;
+        node.shards[conn.shard].publish(vec![Item::Run(Box::new(move |core: &std::rc::Rc<ShardCore>| {
+            core.net_close(link);
+        }))]);
+        true
+    }
+
+    /// The peers with a connection up.
+    pub(crate) fn peers(&self) -> Vec<Atom> {
+        self.conns
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .copied()
+            .collect()
+    }
+
+    /// Waits (on a non-shard thread) until `peer` is connected, dialing it if needed.
+    pub(crate) fn connect(self: &Arc<Self>, peer: Atom, timeout: Duration) -> Result<Arc<Conn>, Error> {
+        if let Some(c) = self.conn(peer) {
+            return Ok(c);
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        self.send_from_outside(peer, true, move |_, _| {
+            let _ = tx.send(());
+            Ok(())
+        })?;
+        match rx.recv_timeout(timeout) {
+            Ok(()) => self.conn(peer).ok_or(Error::NoConnection(peer)),
+            Err(_) => Err(Error::NoConnection(peer)),
+        }
     }
 }
 
@@ -446,10 +575,12 @@ pub(crate) fn encode(
     target: &WireTarget,
     env: Envelope,
     prio: Priority,
+    compression: Option<ergo_proto::connection::CompressionOptions>,
     out: &mut Vec<u8>,
 ) -> Result<(), Fail> {
     let opts = SendOptions {
         priority: wire_priority(prio),
+        compression,
         ..Default::default()
     };
     let c = &conn.codec;
@@ -462,6 +593,16 @@ pub(crate) fn encode(
         Kind::Request(b) => {
             let (r, m) = *b;
             c.request(&env.from, target, &r, &opts, &AnyPayload(any_of(&m)), out)
+                .map_err(net_err)?;
+        }
+        Kind::Important(b) => {
+            // Important delivery: the peer acknowledges with `[r.id[0], 0, 0]`.
+            let (r, m) = *b;
+            let opts = SendOptions {
+                important: Some(r.id[0]),
+                ..opts
+            };
+            c.send(&env.from, target, &opts, &AnyPayload(any_of(&m)), out)
                 .map_err(net_err)?;
         }
         Kind::Response(b) => {
@@ -477,7 +618,7 @@ pub(crate) fn encode(
                         &r,
                         opts.priority,
                         &AnyPayload(any_of(&m)),
-                        None,
+                        opts.compression,
                         out,
                     )
                     .map_err(net_err)?;
@@ -504,35 +645,14 @@ pub(crate) fn encode(
         }
         _ => {
             return Err(Fail::Network(
-                "links, monitors and events across nodes are not supported yet".into(),
+                "this kind of envelope does not cross nodes (links, monitors and events go through the control messages)".into(),
             ))
         }
     }
     Ok(())
 }
 
-/// A reason as Go sees it (framework reasons travel as their cached errors).
-fn reason_error(r: &Reason) -> GoError {
-    match r {
-        Reason::Normal => ergo_edf::errors::TerminateReasonNormal(),
-        Reason::Shutdown => ergo_edf::errors::TerminateReasonShutdown(),
-        Reason::Kill => ergo_edf::errors::TerminateReasonKill(),
-        Reason::Panic => ergo_edf::errors::TerminateReasonPanic(),
-        Reason::NoProc => ergo_edf::errors::ErrProcessUnknown(),
-        Reason::Custom(s) => GoError::new(&**s),
-    }
-}
-
-fn reason_of(e: &GoError) -> Reason {
-    match e.text() {
-        "normal" => Reason::Normal,
-        "shutdown" => Reason::Shutdown,
-        "kill" => Reason::Kill,
-        "panic" => Reason::Panic,
-        "unknown process" => Reason::NoProc,
-        t => Reason::custom(t),
-    }
-}
+use self::remote::{reason_error, reason_of};
 
 /// Per-shard network state.
 pub(crate) struct NetShard {
@@ -591,21 +711,61 @@ impl ShardCore {
         let Some(net) = self.node.network.get() else {
             return Err(Fail::NoConnection(node));
         };
+        let comp = self.compression_of(env.from);
         let Some(conn) = net.conn(node) else {
-            return net.queue(node, (target, env, prio));
+            return net.queue(node, Waiting::Env(target, env, prio, comp));
         };
         if conn.shard == self.index {
             let mut guard = self.net.borrow_mut();
             match guard.io.write_buf(conn.link) {
-                Some(buf) => encode(&conn, &target, env, prio, buf),
+                Some(buf) => encode(&conn, &target, env, prio, comp, buf),
                 None => Err(Fail::NoConnection(node)),
             }
         } else {
             // Frames for a link on another shard are encoded straight into the one buffer this
             // shard's outbound batch carries for that link.
             self.with_net_outbound(conn.shard, conn.link, |buf| {
-                encode(&conn, &target, env, prio, buf)
+                encode(&conn, &target, env, prio, comp, buf)
             })
+        }
+    }
+
+    /// The compression settings of a local sender on this shard (most have none).
+    #[inline]
+    fn compression_of(&self, from: Pid) -> Option<ergo_proto::connection::CompressionOptions> {
+        let c = self.compression.borrow();
+        if c.is_empty() || from.node != self.name {
+            return None;
+        }
+        c.get(&from.id).and_then(crate::Compression::wire)
+    }
+
+    /// Encodes one frame for `peer` with `f`, into the link's write buffer (this shard) or
+    /// this shard's outbound batch for the link's shard. When the peer is not connected the
+    /// frame waits for the connection (`queue`), or the call fails with `NoConnection`.
+    pub(crate) fn net_send(
+        &self,
+        peer: Atom,
+        queue: bool,
+        f: impl FnOnce(&Conn, &mut Vec<u8>) -> Result<(), Fail> + Send + 'static,
+    ) -> Result<(), Fail> {
+        let Some(net) = self.node.network.get() else {
+            return Err(Fail::NoConnection(peer));
+        };
+        let Some(conn) = net.conn(peer) else {
+            if queue {
+                return net.queue(peer, Waiting::Frame(Box::new(f)));
+            }
+            return Err(Fail::NoConnection(peer));
+        };
+        if conn.shard == self.index {
+            let mut guard = self.net.borrow_mut();
+            match guard.io.write_buf(conn.link) {
+                Some(buf) => f(&conn, buf),
+                None => Err(Fail::NoConnection(peer)),
+            }
+        } else {
+            self.with_net_outbound(conn.shard, conn.link, |buf| f(&conn, buf))
         }
     }
 
@@ -657,7 +817,7 @@ impl ShardCore {
         }
     }
 
-    fn net_dispatch(&self, conn: &Conn, frame: &[u8], max: u64) -> Result<(), String> {
+    fn net_dispatch(&self, conn: &Arc<Conn>, frame: &[u8], max: u64) -> Result<(), String> {
         let incoming = conn.codec.decode(frame, max).map_err(|e| e.to_string())?;
         // Local delivery goes through the same routing as local sends: names through the name
         // table, aliases through their process's alias list (a deleted alias is unknown).
@@ -742,16 +902,17 @@ impl ShardCore {
                 ..
             } => {
                 let from = Pid::new(conn.codec.peer(), from_id, conn.codec.peer_creation());
-                let err = match code {
-                    ResponseCode::Ok => return Ok(()), // an important-delivery ack: nothing waits for it yet
-                    ResponseCode::UnknownProcess => Error::ProcessUnknown,
-                    ResponseCode::MailboxFull => Error::MailboxFull,
-                    ResponseCode::Terminated => Error::Terminated(Reason::NoProc),
-                    ResponseCode::Error(e) => Error::Terminated(reason_of(&e)),
+                let result = match code {
+                    // An important-delivery ack: the sender waits for it under this ref.
+                    ResponseCode::Ok => Ok(Message::new(())),
+                    ResponseCode::UnknownProcess => Err(Error::ProcessUnknown),
+                    ResponseCode::MailboxFull => Err(Error::MailboxFull),
+                    ResponseCode::Terminated => Err(Error::Terminated(Reason::NoProc)),
+                    ResponseCode::Error(e) => Err(Error::Terminated(reason_of(&e))),
                 };
                 let env = Envelope {
                     from,
-                    kind: Kind::Response(Box::new((reference, Err(err)))),
+                    kind: Kind::Response(Box::new((reference, result))),
                 };
                 let _ = self.send_pid(to, env, Priority::High);
             }
@@ -762,9 +923,18 @@ impl ShardCore {
                 };
                 let _ = self.send_pid(to, env, Priority::Max);
             }
-            Incoming::Event { .. } | Incoming::Terminate { .. } | Incoming::Control(_) => {
-                return Err("remote events, links and monitors are not supported yet".into());
+            Incoming::Event {
+                event,
+                producer,
+                timestamp,
+                payload,
+                ..
+            } => {
+                let v = payload.any().map_err(|e| e.to_string())?;
+                self.net_event_in(event, producer, timestamp, v);
             }
+            Incoming::Terminate { target, reason } => self.net_terminated(target, &reason),
+            Incoming::Control(c) => self.net_control_in(conn, c),
         }
         Ok(())
     }
@@ -818,7 +988,10 @@ impl ShardCore {
                     tracing::info!(shard = self.index, error = %e, "link closed");
                     self.net_links.borrow_mut().remove(&link.0);
                     if let Some(net) = self.node.network.get() {
-                        net.link_closed(self.index, link);
+                        if let Some(peer) = net.link_closed(self.index, link) {
+                            // Everything watching that node's targets hears `no connection`.
+                            self.net_node_down(peer);
+                        }
                     }
                 }
             }
