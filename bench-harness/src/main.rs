@@ -85,6 +85,12 @@ enum Cmd {
         /// Tiny sizes, for tests of the output (figures meaningless).
         #[arg(long, hide = true)]
         tiny: bool,
+        /// pubsub: consumer nodes (overrides the size preset).
+        #[arg(long)]
+        consumer_nodes: Option<usize>,
+        /// pubsub: subscribers per consumer node (overrides the size preset).
+        #[arg(long)]
+        subscribers_per_node: Option<u64>,
     },
     /// Go Ergo benchmark logs beside our figures (from a saved `run --json`, or measured now).
     Compare {
@@ -421,6 +427,8 @@ fn main() -> ExitCode {
             in_process,
             processes,
             tiny,
+            consumer_nodes,
+            subscribers_per_node,
         } => {
             let mut sizes = if tiny {
                 Sizes::tiny()
@@ -431,6 +439,12 @@ fn main() -> ExitCode {
             };
             if let Some(p) = processes {
                 sizes.processes = p;
+            }
+            if let Some(n) = consumer_nodes {
+                sizes.pubsub.consumer_nodes = n.max(1);
+            }
+            if let Some(n) = subscribers_per_node {
+                sizes.pubsub.per_node = n.max(1);
             }
             let scenarios = if scenarios.is_empty() {
                 SUITE.to_vec()

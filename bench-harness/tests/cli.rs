@@ -138,6 +138,8 @@ fn run_prints_one_json_object_per_scenario_line_and_draws_charts() {
         );
         assert_eq!(p["subscribers"], p["delivered"]);
         assert_eq!(p["consumer_nodes"], 2);
+        // One network message per consumer node, however many subscribers each has.
+        assert_eq!(p["network_messages"], p["consumer_nodes"]);
         assert!(out.status.success(), "{stderr}");
     }
 
