@@ -10,7 +10,7 @@ use std::io::Write;
 use std::time::{Duration, SystemTime};
 
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
-use hdrhistogram::serialization::V2Serializer;
+use hdrhistogram::serialization::{Serializer, V2DeflateSerializer, V2Serializer};
 use hdrhistogram::Histogram;
 
 /// Highest latency tracked: one minute (larger values are clamped to it).
@@ -99,14 +99,47 @@ pub struct Interval {
 
 /// Writes `intervals` as an HdrHistogram interval log (V2 histograms, base64, one line per
 /// interval; values in nanoseconds, "max" column in milliseconds as the usual tools expect).
+/// `compressed`: V2 + DEFLATE, the only encoding Java's `HistogramLogReader` accepts.
 pub fn write_interval_log(
     out: &mut impl Write,
     started: SystemTime,
     comment: &str,
     tag: &str,
     intervals: &[Interval],
+    compressed: bool,
 ) -> Result<(), String> {
-    let mut ser = V2Serializer::new();
+    if compressed {
+        write_log_with(
+            &mut V2DeflateSerializer::new(),
+            out,
+            started,
+            comment,
+            tag,
+            intervals,
+        )
+    } else {
+        write_log_with(
+            &mut V2Serializer::new(),
+            out,
+            started,
+            comment,
+            tag,
+            intervals,
+        )
+    }
+}
+
+fn write_log_with<S: Serializer>(
+    ser: &mut S,
+    out: &mut impl Write,
+    started: SystemTime,
+    comment: &str,
+    tag: &str,
+    intervals: &[Interval],
+) -> Result<(), String>
+where
+    S::SerializeError: std::fmt::Debug,
+{
     let mut builder = IntervalLogWriterBuilder::new();
     builder
         .add_comment(comment)
@@ -115,7 +148,7 @@ pub fn write_interval_log(
         .with_base_time(started)
         .with_max_value_divisor(1_000_000.0);
     let mut w = builder
-        .begin_log_with(out, &mut ser)
+        .begin_log_with(out, ser)
         .map_err(|e| format!("writing the histogram log: {e}"))?;
     let tag = Tag::new(tag);
     for i in intervals {
@@ -209,6 +242,11 @@ mod tests {
 
     #[test]
     fn interval_log_reads_back() {
+        interval_log_round_trip(false);
+        interval_log_round_trip(true);
+    }
+
+    fn interval_log_round_trip(compressed: bool) {
         let mut a = new_hist();
         a.record(1500).unwrap();
         let mut b = new_hist();
@@ -227,7 +265,15 @@ mod tests {
             },
         ];
         let mut out = Vec::new();
-        write_interval_log(&mut out, SystemTime::now(), "test", "call", &intervals).unwrap();
+        write_interval_log(
+            &mut out,
+            SystemTime::now(),
+            "test",
+            "call",
+            &intervals,
+            compressed,
+        )
+        .unwrap();
         let text = String::from_utf8(out.clone()).unwrap();
         assert!(text.contains("#[StartTime: "), "{text}");
         let mut hists = Vec::new();

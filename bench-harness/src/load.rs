@@ -30,6 +30,8 @@ pub struct LoadArgs {
     pub timeout: Duration,
     pub shards: usize,
     pub hist: Option<PathBuf>,
+    /// Write the log's histograms compressed (V2 + DEFLATE).
+    pub hist_compressed: bool,
     pub plot: Option<PathBuf>,
     pub json: bool,
 }
@@ -115,7 +117,14 @@ fn load_on(node: &Node, a: &LoadArgs) -> Result<(), String> {
             a.rate,
             spec.callers
         );
-        write_interval_log(&mut f, run.started, &comment, a.mode.name(), &run.intervals)?;
+        write_interval_log(
+            &mut f,
+            run.started,
+            &comment,
+            a.mode.name(),
+            &run.intervals,
+            a.hist_compressed,
+        )?;
     }
     let outcome = figures("load".to_string(), "network", &spec, run);
     if a.json {

@@ -170,6 +170,10 @@ enum Cmd {
         /// Write the HdrHistogram interval log (V2, one histogram per second) here.
         #[arg(long)]
         hist: Option<PathBuf>,
+        /// Compress the log's histograms (V2 + DEFLATE: what Java's HistogramLogReader and
+        /// HistogramLogAnalyzer read).
+        #[arg(long)]
+        hist_compressed: bool,
         /// One JSON object instead of the table.
         #[arg(long)]
         json: bool,
@@ -556,6 +560,7 @@ fn main() -> ExitCode {
             timeout,
             shards,
             hist,
+            hist_compressed,
             json,
             plot,
         } => {
@@ -575,6 +580,7 @@ fn main() -> ExitCode {
                 timeout,
                 shards,
                 hist,
+                hist_compressed,
                 plot,
                 json,
             };
