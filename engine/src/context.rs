@@ -320,7 +320,7 @@ impl Context {
         }
         let me = self.pid();
         let n = self.node();
-        if let Err(e) = crate::net::api::send_spawn(&n, node, me, me, r, name, &options, args) {
+        if let Err(e) = crate::net::api::send_spawn(&n, node, me, me, me, r, name, &options, args) {
             self.cell.ext().awaiting = None;
             return Err(e);
         }
@@ -799,13 +799,14 @@ impl Context {
     }
 
     /// Unregisters an event of this process; subscribers get `MessageDownEvent` (monitors) or
-    /// an exit signal (links), with reason `normal`.
+    /// an exit signal (links), with reason `unregistered` (as Go). When the producer
+    /// terminates, they get its reason.
     pub fn unregister_event(&mut self, name: impl Into<Atom>) -> Result<(), Error> {
         let name = name.into();
         self.shard
             .node
             .events
-            .unregister(&self.shard, name, self.pid(), Reason::Normal)?;
+            .unregister(&self.shard, name, self.pid(), Reason::custom("unregistered"))?;
         self.cell.ext().events_owned.retain(|e| *e != name);
         Ok(())
     }

@@ -336,6 +336,25 @@ impl Future for YieldNow {
     }
 }
 
+/// Parks a process until the connections its shard's senders wait for are no longer
+/// congested ([`ShardCore::net_resume`] wakes it).
+struct NetPause<'a> {
+    shard: &'a crate::shard::ShardCore,
+    parked: bool,
+}
+
+impl Future for NetPause<'_> {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        if self.parked {
+            return Poll::Ready(());
+        }
+        self.parked = true;
+        self.shard.net_paused.borrow_mut().push(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
 /// Runs a handler future: a panic becomes `Err(Reason::Panic)`, a kill stops it at its next
 /// poll with `Err(Reason::Kill)`.
 struct Guard<'a, F> {
@@ -463,6 +482,15 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
         budget -= 1 + (shard.routed.get() - routed) as i64;
         if let Err(reason) = r {
             break reason;
+        }
+        if shard.net_pause.replace(false) {
+            // It sent into a congested connection: wait until that drains.
+            NetPause {
+                shard: &shard,
+                parked: false,
+            }
+            .await;
+            budget = BATCH;
         }
     };
     if reason != Reason::Kill

@@ -279,6 +279,17 @@ pub(crate) struct ShardCore {
     pub(crate) net_links: RefCell<HashMap<usize, Arc<crate::net::Conn>>>,
     /// Compression settings of this shard's processes that compress remote sends.
     pub(crate) compression: RefCell<HashMap<u64, crate::Compression>>,
+    /// Set by a remote send into a congested connection: the sending process pauses after
+    /// its handler returns (see [`crate::net::HIGH_WATER`]).
+    pub(crate) net_pause: Cell<bool>,
+    /// The congested connections this shard's paused processes wait for.
+    pub(crate) net_blocked: RefCell<Vec<Arc<crate::net::Conn>>>,
+    /// The paused processes.
+    pub(crate) net_paused: RefCell<Vec<std::task::Waker>>,
+    /// Links with received frames left for the next iteration.
+    pub(crate) net_more: RefCell<Vec<crate::net::link_io::LinkId>>,
+    /// The last connection looked up, with the generation of the connection table it came from.
+    pub(crate) net_conn_cache: RefCell<Option<(u64, ergo_edf::Atom, Arc<crate::net::Conn>)>>,
 }
 
 impl ShardCore {
@@ -305,6 +316,11 @@ impl ShardCore {
             net: RefCell::new(crate::net::NetShard::new()),
             net_links: RefCell::new(HashMap::new()),
             compression: RefCell::new(HashMap::new()),
+            net_pause: Cell::new(false),
+            net_blocked: RefCell::new(Vec::new()),
+            net_paused: RefCell::new(Vec::new()),
+            net_more: RefCell::new(Vec::new()),
+            net_conn_cache: RefCell::new(None),
         }
     }
 
@@ -640,7 +656,12 @@ impl ShardCore {
                 let _ = self.send_pid(from, env, Priority::Max);
             }
             Kind::RemoteWatch(w) => {
-                self.reply_watch(from, &w, Some(ergo_edf::errors::ErrProcessUnknown()));
+                // Go's answers: an alias that does not exist is "unknown alias".
+                let e = match w.via {
+                    ExitVia::Alias(_) => ergo_edf::GoError::new("unknown alias"),
+                    _ => ergo_edf::errors::ErrProcessUnknown(),
+                };
+                self.reply_watch(from, &w, Some(e));
             }
             Kind::Monitor(b) => {
                 let (r, kind) = *b;
@@ -910,6 +931,7 @@ impl ShardCore {
                 }
             }
             work |= self.fire_timers();
+            work |= self.net_resume();
             work |= self.run_ready();
             self.flush();
             self.net_submit(ring);
@@ -928,11 +950,16 @@ impl ShardCore {
             if !self.remote.inbox.prepare_sleep() {
                 continue;
             }
-            let timeout = self
+            let mut timeout = self
                 .timers
                 .borrow_mut()
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(Instant::now()));
+            if !self.net_paused.borrow().is_empty() {
+                // Processes wait for a congested connection, possibly drained by another
+                // shard: look again soon.
+                timeout = Some(timeout.map_or(crate::net::PAUSE_POLL, |t| t.min(crate::net::PAUSE_POLL)));
+            }
             if timeout != Some(Duration::ZERO) {
                 if let Err(e) = ring.park(timeout) {
                     tracing::error!(shard = self.index, error = %e, "ring wait failed");

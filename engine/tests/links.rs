@@ -437,7 +437,7 @@ fn events_buffer_publish_notify_and_unregister() {
         next_as::<MessageExitEvent>(&lrx).1,
         MessageExitEvent {
             event: ev,
-            reason: Reason::Normal
+            reason: Reason::custom("unregistered")
         }
     );
     node.stop();

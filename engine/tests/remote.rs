@@ -273,6 +273,18 @@ fn remote_targets_that_do_not_exist_and_demonitor() {
         .expect("an exit signal");
     assert_eq!((x.process_id, x.reason), (nobody, Reason::NoProc));
 
+    // An alias that does not exist (the peer answers "unknown alias", as Go does).
+    let (owner, _orx) = probe(&b, SpawnOptions::default());
+    let fake = Alias {
+        node: b.name(),
+        creation: b.creation(),
+        id: [owner.id, 12345, 0],
+    };
+    run(&a, watcher, &wrx, Cmd::Monitor(Target::Alias(fake))).unwrap();
+    let (_, m) = next_msg(&wrx);
+    let d = m.downcast::<MessageDownAlias>().ok().expect("a down message");
+    assert_eq!((d.alias, d.reason), (fake, Reason::NoProc));
+
     // Demonitored: the target's end is not reported.
     let (target, _trx) = probe(&b, SpawnOptions::default());
     run(&a, watcher, &wrx, Cmd::Monitor(Target::Pid(target))).unwrap();
@@ -385,16 +397,17 @@ fn remote_events_cross_once_per_node_and_fan_out() {
         "one event message for a node with three subscribers"
     );
 
-    // The producer unregisters: monitors get a down message, the link an exit signal.
+    // The producer unregisters: monitors get a down message, the link an exit signal, with
+    // Go's reason `unregistered`.
     run(&b, producer, &prx, Cmd::UnregisterEvent(prices)).unwrap();
     for (i, (_, srx)) in subs.iter().enumerate() {
         let (_, m) = next_msg(srx);
         if i == 2 {
             let x = m.downcast::<MessageExitEvent>().ok().expect("an exit signal");
-            assert_eq!((x.event, x.reason), (event, Reason::Normal));
+            assert_eq!((x.event, x.reason), (event, Reason::custom("unregistered")));
         } else {
             let d = m.downcast::<MessageDownEvent>().ok().expect("a down message");
-            assert_eq!((d.event, d.reason), (event, Reason::Normal));
+            assert_eq!((d.event, d.reason), (event, Reason::custom("unregistered")));
         }
     }
 

@@ -279,8 +279,9 @@ impl RemoteNode {
     fn spawn_inner(&self, name: Atom, options: SpawnOptions, args: Vec<Value>) -> Result<Pid, Error> {
         let peer = self.peer;
         let core = self.node.0.node_pid();
+        // The answer comes to the external caller; the parent the peer records is the node.
         let m = self.node.external_request(DEFAULT_REQUEST_TIMEOUT, move |node, from, r| {
-            send_spawn(node, peer, from, core, r, name, &options, args)
+            send_spawn(node, peer, from, core, core, r, name, &options, args)
         })?;
         m.downcast::<Pid>()
             .map_err(|_| Error::Network("malformed spawn result".into()))
@@ -352,12 +353,13 @@ fn spawn_options(from: Pid, leader: Pid, options: &SpawnOptions, args: Vec<Value
 }
 
 /// Sends a spawn request whose result answers `r` at `from` (a process or the node's
-/// external PID).
+/// external PID); `parent` and `leader` are what the peer records.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn send_spawn(
     node: &Node,
     peer: Atom,
     from: Pid,
+    parent: Pid,
     leader: Pid,
     r: Ref,
     name: Atom,
@@ -371,7 +373,7 @@ pub(crate) fn send_spawn(
         .ok_or(Error::NoConnection(peer))?;
     let m = MessageSpawn {
         name,
-        options: spawn_options(from, leader, options, args),
+        options: spawn_options(parent, leader, options, args),
         reference: r,
     };
     net.remote.expect_reply(peer, r, from, true);

@@ -47,6 +47,8 @@ struct Link {
     fd: OwnedFd,
     rbuf: BytesMut,
     recv_pending: bool,
+    /// Received frames are waiting to be handled: no read is armed until they are.
+    hold: bool,
     pending: Vec<u8>,
     inflight: Vec<u8>,
     sent: usize,
@@ -103,6 +105,7 @@ impl LinkIo {
             fd,
             rbuf: BytesMut::with_capacity(self.chunk),
             recv_pending: false,
+            hold: false,
             pending: Vec::with_capacity(self.chunk),
             inflight: Vec::with_capacity(self.chunk),
             sent: 0,
@@ -142,6 +145,14 @@ impl LinkIo {
             .map(|l| &mut l.rbuf)
     }
 
+    /// Stops (`true`) or resumes arming reads on a link: while the frames already received
+    /// wait to be handled, nothing more is read (TCP pushes back on the sender).
+    pub(crate) fn hold(&mut self, id: LinkId, on: bool) {
+        if let Some(l) = self.get(id) {
+            l.hold = on;
+        }
+    }
+
     /// Figures of a link.
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn stats(&self, id: LinkId) -> Option<LinkStats> {
@@ -162,7 +173,7 @@ impl LinkIo {
                 continue;
             }
             let fd = types::Fd(l.fd.as_raw_fd());
-            if !l.recv_pending {
+            if !l.recv_pending && !l.hold {
                 if l.rbuf.capacity() - l.rbuf.len() < chunk / 4 {
                     l.rbuf.reserve(chunk);
                 }

@@ -89,8 +89,23 @@ impl NetworkOptions {
     }
 }
 
+/// A link whose unsent bytes exceed this is congested: processes sending into it pause after
+/// their handler until it is drained below [`LOW_WATER`] (memory stays bounded when senders
+/// outrun the network).
+pub(crate) const HIGH_WATER: usize = 4 << 20;
+/// See [`HIGH_WATER`].
+pub(crate) const LOW_WATER: usize = 1 << 20;
+/// How often a shard with paused senders looks at their connections while idle.
+pub(crate) const PAUSE_POLL: Duration = Duration::from_micros(200);
+/// Frames of one link handled per loop iteration; the rest wait in the receive buffer (and
+/// no more is read) until the next, so a fast sender cannot pile work up in mailboxes faster
+/// than the processes handle it.
+pub(crate) const FRAMES_PER_ROUND: usize = crate::process::BATCH as usize;
+
 /// One established connection (one link).
 pub(crate) struct Conn {
+    /// Too much is waiting to be sent (set and cleared by the link's shard).
+    pub(crate) congested: AtomicBool,
     pub(crate) codec: ConnectionCodec,
     pub(crate) shard: usize,
     pub(crate) link: LinkId,
@@ -137,6 +152,8 @@ pub(crate) struct Network {
     added_routes: RwLock<HashMap<Atom, SocketAddr>>,
     /// Event frames (105) sent: one per publication and subscribing node.
     pub(crate) events_out: std::sync::atomic::AtomicU64,
+    /// Bumped whenever `conns` changes (validates the shards' cached lookups).
+    conn_gen: std::sync::atomic::AtomicU64,
 }
 
 impl Network {
@@ -168,6 +185,7 @@ impl Network {
             remote: remote::Remote::default(),
             added_routes: RwLock::new(HashMap::new()),
             events_out: std::sync::atomic::AtomicU64::new(0),
+            conn_gen: std::sync::atomic::AtomicU64::new(0),
         });
         if let Some(ro) = net.options.registrar.clone() {
             let route = Route {
@@ -212,6 +230,7 @@ impl Network {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        self.conn_gen.fetch_add(1, Ordering::Release);
     }
 
     /// The connection to `peer`, if it is up.
@@ -389,6 +408,7 @@ impl Network {
         let item = Item::Run(Box::new(move |core: &std::rc::Rc<ShardCore>| {
             let link = core.net_attach(fd, &tail);
             let conn = Arc::new(Conn {
+                congested: AtomicBool::new(false),
                 codec,
                 shard: core.index,
                 link,
@@ -406,6 +426,7 @@ impl Network {
                     return;
                 }
                 conns.insert(peer, conn);
+                net.conn_gen.fetch_add(1, Ordering::Release);
             }
             tracing::info!(peer = %peer, shard = core.index, "connection established");
             // Frames that arrived together with the last handshake message.
@@ -454,6 +475,7 @@ impl Network {
             }
             !gone
         });
+        self.conn_gen.fetch_add(1, Ordering::Release);
         down
     }
 
@@ -691,8 +713,17 @@ impl ShardCore {
 
     /// Appends encoded frames to a link of this shard.
     pub(crate) fn net_write(&self, link: LinkId, bytes: &[u8]) {
-        if let Some(b) = self.net.borrow_mut().io.write_buf(link) {
-            b.extend_from_slice(bytes);
+        let over = match self.net.borrow_mut().io.write_buf(link) {
+            Some(b) => {
+                b.extend_from_slice(bytes);
+                b.len() > HIGH_WATER
+            }
+            None => false,
+        };
+        if over {
+            if let Some(c) = self.net_links.borrow().get(&link.0) {
+                c.congested.store(true, Ordering::Relaxed);
+            }
         }
     }
 
@@ -712,13 +743,24 @@ impl ShardCore {
             return Err(Fail::NoConnection(node));
         };
         let comp = self.compression_of(env.from);
-        let Some(conn) = net.conn(node) else {
+        if !self.refresh_conn(net, node) {
             return net.queue(node, Waiting::Env(target, env, prio, comp));
+        }
+        // The cached connection, borrowed (no reference count traffic per send).
+        let cache = self.net_conn_cache.borrow();
+        let Some((_, _, conn)) = &*cache else {
+            return Err(Fail::NoConnection(node));
         };
-        if conn.shard == self.index {
+        let r = if conn.shard == self.index {
             let mut guard = self.net.borrow_mut();
             match guard.io.write_buf(conn.link) {
-                Some(buf) => encode(&conn, &target, env, prio, comp, buf),
+                Some(buf) => {
+                    let r = encode(&conn, &target, env, prio, comp, buf);
+                    if buf.len() > HIGH_WATER {
+                        conn.congested.store(true, Ordering::Relaxed);
+                    }
+                    r
+                }
                 None => Err(Fail::NoConnection(node)),
             }
         } else {
@@ -727,6 +769,62 @@ impl ShardCore {
             self.with_net_outbound(conn.shard, conn.link, |buf| {
                 encode(&conn, &target, env, prio, comp, buf)
             })
+        };
+        if conn.congested.load(Ordering::Relaxed) {
+            let conn = conn.clone();
+            drop(cache);
+            self.net_block(&conn);
+        }
+        r
+    }
+
+    /// The running process sent into a congested connection: it pauses after its handler.
+    #[cold]
+    fn net_block(&self, conn: &Arc<Conn>) {
+        self.net_pause.set(true);
+        let mut b = self.net_blocked.borrow_mut();
+        if !b.iter().any(|c| Arc::ptr_eq(c, conn)) {
+            b.push(conn.clone());
+        }
+    }
+
+    /// Wakes the paused senders once none of the connections they wait for is congested.
+    pub(crate) fn net_resume(&self) -> bool {
+        if self.net_paused.borrow().is_empty() {
+            return false;
+        }
+        if self
+            .net_blocked
+            .borrow()
+            .iter()
+            .any(|c| c.congested.load(Ordering::Relaxed))
+        {
+            return false;
+        }
+        self.net_blocked.borrow_mut().clear();
+        let paused = std::mem::take(&mut *self.net_paused.borrow_mut());
+        for w in paused {
+            w.wake();
+        }
+        true
+    }
+
+    /// Makes the one-entry connection cache hold `peer`'s connection, if it is up (a run of
+    /// sends to one node costs one atomic load each instead of a lock and a hash lookup).
+    #[inline]
+    fn refresh_conn(&self, net: &Network, peer: Atom) -> bool {
+        let generation = net.conn_gen.load(Ordering::Acquire);
+        if let Some((g, p, _)) = &*self.net_conn_cache.borrow() {
+            if *g == generation && *p == peer {
+                return true;
+            }
+        }
+        match net.conn(peer) {
+            Some(conn) => {
+                *self.net_conn_cache.borrow_mut() = Some((generation, peer, conn));
+                true
+            }
+            None => false,
         }
     }
 
@@ -789,9 +887,18 @@ impl ShardCore {
             };
             let mut at = 0;
             let mut bad = None;
+            let mut frames = 0;
+            let mut more = false;
             loop {
                 match frame::frame_len(&buf[at..], max) {
-                    Ok(Some(n)) if at + n <= buf.len() => at += n,
+                    Ok(Some(n)) if at + n <= buf.len() => {
+                        if frames == FRAMES_PER_ROUND {
+                            more = true;
+                            break;
+                        }
+                        at += n;
+                        frames += 1;
+                    }
                     Ok(_) => break,
                     Err(e) => {
                         bad = Some(e);
@@ -800,6 +907,10 @@ impl ShardCore {
                 }
             }
             let chunk = buf.split_to(at).freeze();
+            net.io.hold(link, more);
+            if more {
+                self.net_more.borrow_mut().push(link);
+            }
             if let Some(e) = bad {
                 tracing::warn!(peer = %conn.codec.peer(), error = %e, "bad frame: closing the connection");
                 let NetShard { io, events } = &mut *net;
@@ -971,11 +1082,26 @@ impl ShardCore {
     pub(crate) fn net_poll(&self, ring: &mut crate::ring::Ring) -> bool {
         let completions = ring.take_net();
         let mut work = !completions.is_empty();
+        // Frames left over from the last iteration first (their links read nothing meanwhile).
+        let more = std::mem::take(&mut *self.net_more.borrow_mut());
+        for link in more {
+            work = true;
+            self.net_received(link);
+        }
         {
             let mut net = self.net.borrow_mut();
             let NetShard { io, events } = &mut *net;
             for (u, r) in completions {
                 io.complete(ring.uring(), u, r, events);
+            }
+        }
+        // Congested links of this shard whose backlog went out are open again.
+        for c in self.net_links.borrow().values() {
+            if c.congested.load(Ordering::Relaxed) {
+                let mut net = self.net.borrow_mut();
+                if net.io.write_buf(c.link).is_none_or(|b| b.len() < LOW_WATER) {
+                    c.congested.store(false, Ordering::Relaxed);
+                }
             }
         }
         loop {
@@ -986,7 +1112,10 @@ impl ShardCore {
                 LinkEvent::Received(link) => self.net_received(link),
                 LinkEvent::Closed(link, e) => {
                     tracing::info!(shard = self.index, error = %e, "link closed");
-                    self.net_links.borrow_mut().remove(&link.0);
+                    if let Some(c) = self.net_links.borrow_mut().remove(&link.0) {
+                        // Nobody waits for a link that is gone.
+                        c.congested.store(false, Ordering::Relaxed);
+                    }
                     if let Some(net) = self.node.network.get() {
                         if let Some(peer) = net.link_closed(self.index, link) {
                             // Everything watching that node's targets hears `no connection`.

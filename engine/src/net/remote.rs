@@ -262,7 +262,8 @@ pub(crate) fn reason_of(e: &GoError) -> Reason {
         "shutdown" => Reason::Shutdown,
         "kill" => Reason::Kill,
         "panic" => Reason::Panic,
-        "unknown process" => Reason::NoProc,
+        // What a missing local target gives, whichever way it was named.
+        "unknown process" | "unknown alias" => Reason::NoProc,
         t => Reason::custom(t),
     }
 }
@@ -726,12 +727,19 @@ impl ShardCore {
                     0,
                 )
             }
-            Wt::Alias(a) => (
-                crate::Target::Alias(a),
-                ExitVia::Alias(a),
-                MonitorKind::Alias(a),
-                a.id[0],
-            ),
+            Wt::Alias(a) => {
+                if a.node != self.node.name || a.creation != self.node.creation {
+                    let order = order_for(source.id);
+                    let e = Some(GoError::new("unknown alias"));
+                    return self.reply(peer, r, e, Value::Nil, u64::from(order_for(a.id[1])), order);
+                }
+                (
+                    crate::Target::Alias(a),
+                    ExitVia::Alias(a),
+                    MonitorKind::Alias(a),
+                    a.id[0],
+                )
+            }
         };
         let w = RemoteWatch {
             link,
