@@ -26,6 +26,8 @@ pub struct Params {
     pub rate_many: f64,
     /// How many callers "many" is.
     pub many: usize,
+    /// Shards of the local variants' node (0 = one per core).
+    pub shards: usize,
 }
 
 /// The figures of one driven load.
@@ -90,7 +92,13 @@ pub fn run(p: &Params) -> Result<Vec<Outcome>, Error> {
         out.extend(r?);
     }
     {
-        let node = Node::start("latency@localhost", NodeOptions::default())?;
+        let node = Node::start(
+            "latency@localhost",
+            NodeOptions {
+                shards: p.shards,
+                ..Default::default()
+            },
+        )?;
         let echo = node.spawn_register(ECHO, Echo, SpawnOptions::default())?;
         let r = variants(&node, echo.into(), "local", p);
         node.stop();

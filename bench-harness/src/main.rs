@@ -66,7 +66,8 @@ enum Cmd {
         /// Run each scenario this many times and report the median.
         #[arg(long, default_value_t = 1)]
         runs: usize,
-        /// Shards of the local scenarios' node (0 = one per core).
+        /// Shards of the local scenarios' nodes (local-*, memusage, call-latency-local-*;
+        /// 0 = one per core).
         #[arg(long, default_value_t = 0)]
         shards: usize,
         /// Write SVG charts into this directory.
@@ -267,6 +268,7 @@ impl Sizes {
                 rate_one: 2_000.0,
                 rate_many: 10_000.0,
                 many: 16,
+                shards: 0,
             },
             serial_budget: Duration::from_millis(200),
         }
@@ -305,6 +307,7 @@ impl Sizes {
                 rate_one: 200.0,
                 rate_many: 1600.0,
                 many: 16,
+                shards: 0,
             },
             serial_budget: Duration::from_millis(5),
         }
@@ -444,6 +447,7 @@ fn main() -> ExitCode {
             if let Some(p) = processes {
                 sizes.processes = p;
             }
+            sizes.latency.shards = shards;
             if let Some(n) = consumer_nodes {
                 sizes.pubsub.consumer_nodes = n.max(1);
             }
