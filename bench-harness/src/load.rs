@@ -44,7 +44,7 @@ pub fn load(a: LoadArgs) -> Result<(), String> {
     let target = Atom::new(&a.target);
     let mut net = NetworkOptions::new(&a.cookie);
     if let Some(r) = a.route {
-        net.routes.insert(target, r);
+        net.routes.insert(target, r.into());
     }
     let name = a
         .name

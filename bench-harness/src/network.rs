@@ -13,7 +13,7 @@ pub(crate) fn net_node(name: &str, peer: Option<&Node>) -> Result<Node, Error> {
     let mut net = NetworkOptions::new("bench");
     if let Some(p) = peer {
         if let Some(addr) = p.network_address() {
-            net.routes.insert(p.name(), addr);
+            net.routes.insert(p.name(), addr.into());
         }
     }
     Node::start(

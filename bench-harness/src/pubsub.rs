@@ -202,7 +202,7 @@ fn start_node(name: &str, peer: Option<&Node>) -> Result<Node, Error> {
     let mut net = NetworkOptions::new("bench");
     if let Some(p) = peer {
         if let Some(addr) = p.network_address() {
-            net.routes.insert(p.name(), addr);
+            net.routes.insert(p.name(), addr.into());
         }
     }
     Node::start(

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ergo_engine::registrar::RegistrarOptions;
-use ergo_engine::{NetworkOptions, Node, NodeOptions, SpawnOptions};
+use ergo_engine::{AcceptorOptions, NetworkOptions, Node, NodeOptions, SpawnOptions};
 
 use crate::servers::{Echo, Sink, ECHO, SINK};
 
@@ -44,7 +44,7 @@ fn catch_signals() {
 pub fn serve(a: ServeArgs) -> Result<(), String> {
     let mut net = NetworkOptions::new(&a.cookie);
     if let Some(l) = a.listen {
-        net.listen = l;
+        net.acceptors = vec![AcceptorOptions::new(l)];
     }
     net.registrar = a.registrar_port.map(|port| RegistrarOptions {
         port,

@@ -74,7 +74,10 @@ pub use message::{
     MessageExitPid, MessageExitProcessId, MessageFallback, MessageOptions, Priority,
 };
 pub use net::api::{Network, RemoteNode, RemoteNodeInfo, DEFAULT_REQUEST_TIMEOUT};
-pub use net::NetworkOptions;
+pub use net::tls::{
+    certificates_from_pem, AcceptorTls, TlsCertificate, TlsCertificateDer, TlsDialOptions, TlsError,
+};
+pub use net::{AcceptorOptions, NetworkMode, NetworkOptions, StaticRoute};
 pub use node::{rss_bytes, Node, NodeInfo, NodeOptions, ProcessInfo, ShardInfo};
 pub use options::{Compression, CompressionKind, Fallback, SpawnOptions};
 pub use pool::Pool;

@@ -360,9 +360,22 @@ impl Node {
         Ok(node)
     }
 
-    /// Where this node's acceptor listens (`None` without networking).
+    /// Where this node's first acceptor listens (`None` without networking, in the hidden and
+    /// disabled modes, or without acceptors).
     pub fn network_address(&self) -> Option<std::net::SocketAddr> {
-        self.0.network.get().map(|n| n.listen_addr)
+        self.0
+            .network
+            .get()
+            .and_then(|n| n.listen_addrs.first().copied())
+    }
+
+    /// Where each of this node's acceptors listens, in the order configured.
+    pub fn acceptor_addresses(&self) -> Vec<std::net::SocketAddr> {
+        self.0
+            .network
+            .get()
+            .map(|n| n.listen_addrs.clone())
+            .unwrap_or_default()
     }
 
     /// Whether a connection to `peer` is up.
@@ -524,8 +537,12 @@ impl Node {
             _ => None,
         };
         if let Some(peer) = remote_node {
-            if s.network.get().is_none() {
-                return Err(Error::NoConnection(peer));
+            match s.network.get() {
+                None => return Err(Error::NoConnection(peer)),
+                Some(n) if n.mode() == crate::NetworkMode::Disabled => {
+                    return Err(Error::Network(crate::net::DISABLED.into()))
+                }
+                Some(_) => {}
             }
             // Encoding and the connection belong to a shard: shard 0 takes every remote send
             // made from outside the node, so they stay in order. A call that cannot leave fails

@@ -38,7 +38,7 @@ fn start_on(host: &netns::Host, i: usize) -> Node {
     std::thread::spawn(move || {
         let r = h.enter().map_err(|e| e.to_string()).and_then(|()| {
             let mut net = NetworkOptions::new("lab-cookie");
-            net.listen = format!("{}:0", h.addr).parse().unwrap();
+            net.acceptors[0].listen = format!("{}:0", h.addr).parse().unwrap();
             net.registrar = Some(RegistrarOptions::default());
             net.user_timeout = Duration::from_secs(1);
             let node = Node::start(

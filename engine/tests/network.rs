@@ -65,7 +65,7 @@ fn net_node(name: &str, routes: &[(&str, std::net::SocketAddr)]) -> Node {
     ergo_edf::ensure_registered::<Order>().unwrap();
     let mut net = NetworkOptions::new("secret");
     for (n, a) in routes {
-        net.routes.insert(Atom::new(n), *a);
+        net.routes.insert(Atom::new(n), (*a).into());
     }
     Node::start(
         name,

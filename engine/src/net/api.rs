@@ -1,7 +1,6 @@
 //! The public face of a node's network: [`Network`] (from [`Node::network`]) and
 //! [`RemoteNode`] (a connected peer: its identity, remote spawn, remote application start).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -93,11 +92,12 @@ impl Network {
         })
     }
 
-    /// [`Network::get_node`] through `route` (kept as a static route for later dials).
+    /// [`Network::get_node`] through `route` (kept as a static route for later dials; a
+    /// `SocketAddr` is a plain route, [`StaticRoute`](crate::StaticRoute) may say TLS).
     pub fn get_node_with_route(
         &self,
         name: impl Into<Atom>,
-        route: SocketAddr,
+        route: impl Into<crate::StaticRoute>,
     ) -> Result<RemoteNode, Error> {
         let name = name.into();
         self.add_route(name, route)?;
@@ -128,9 +128,13 @@ impl Network {
             .unwrap_or(0)
     }
 
-    /// Adds (or replaces) a static route to `name`.
-    pub fn add_route(&self, name: impl Into<Atom>, route: SocketAddr) -> Result<(), Error> {
-        self.inner()?.add_route(name.into(), route);
+    /// Adds (or replaces) a static route to `name` (a `SocketAddr` is a plain route).
+    pub fn add_route(
+        &self,
+        name: impl Into<Atom>,
+        route: impl Into<crate::StaticRoute>,
+    ) -> Result<(), Error> {
+        self.inner()?.add_route(name.into(), route.into());
         Ok(())
     }
 

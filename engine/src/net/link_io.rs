@@ -9,8 +9,17 @@
 //! flight: the buffers live on the heap (the slab may move the `Link` structs, not their buffers),
 //! the receive buffer is only handed to the caller between a completion and the next submit, and
 //! buffers of operations still in flight when `LinkIo` is dropped are leaked, not freed.
+//!
+//! A TLS link carries its rustls session. The kernel then reads ciphertext into a separate
+//! buffer, which is fed to the session as soon as the read completes; the plaintext is appended
+//! to the receive buffer, so callers see the same frames as on a plain link. Frames appended to
+//! the pending buffer are plaintext too: at submit time they go through the session and its
+//! records are written into the in-flight buffer (still one `Send` per link per iteration).
+//! Plain links keep the zero-extra-copy path. A TLS error, or the peer's `close_notify`, closes
+//! the link after the plaintext received before it has been handed on; a local close sends a
+//! `close_notify` when no send is in flight.
 
-use std::io;
+use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use bytes::BytesMut;
@@ -58,6 +67,73 @@ struct Link {
     reported: bool,
     bytes_out: u64,
     sends: u64,
+    /// A TLS link's session and ciphertext buffer (`rbuf` and `pending` hold plaintext).
+    tls: Option<Box<TlsLink>>,
+}
+
+/// The TLS state of a link.
+struct TlsLink {
+    session: rustls::Connection,
+    /// What the kernel reads into (ciphertext); emptied into the session after every read.
+    cbuf: Vec<u8>,
+}
+
+impl TlsLink {
+    /// Feeds the ciphertext just read to the session and appends the plaintext to `plain`.
+    /// Returns whether the peer closed the session (`close_notify`).
+    fn open(&mut self, plain: &mut BytesMut) -> Result<bool, String> {
+        let mut data = &self.cbuf[..];
+        let mut closed = false;
+        while !data.is_empty() {
+            let n = self
+                .session
+                .read_tls(&mut data)
+                .map_err(|e| format!("TLS: {e}"))?;
+            let state = self
+                .session
+                .process_new_packets()
+                .map_err(|e| format!("TLS: {e}"))?;
+            let avail = state.plaintext_bytes_to_read();
+            if avail > 0 {
+                let at = plain.len();
+                plain.resize(at + avail, 0);
+                self.session
+                    .reader()
+                    .read_exact(&mut plain[at..])
+                    .map_err(|e| format!("TLS: {e}"))?;
+            }
+            if state.peer_has_closed() {
+                closed = true;
+                break;
+            }
+            if n == 0 {
+                return Err("TLS: the session takes no more data".into());
+            }
+        }
+        self.cbuf.clear();
+        Ok(closed)
+    }
+
+    /// Encrypts `plain` (emptied) and appends the records, and anything else the session has
+    /// to send, to `out`.
+    fn seal(&mut self, plain: &mut Vec<u8>, out: &mut Vec<u8>) -> io::Result<()> {
+        let mut at = 0;
+        loop {
+            while self.session.wants_write() {
+                self.session.write_tls(out)?;
+            }
+            if at == plain.len() {
+                break;
+            }
+            let n = self.session.writer().write(&plain[at..])?;
+            if n == 0 {
+                return Err(io::Error::other("the TLS session takes no more data"));
+            }
+            at += n;
+        }
+        plain.clear();
+        Ok(())
+    }
 }
 
 /// Per-link figures (bytes and sends: the frames-per-send figure of the benchmarks).
@@ -99,8 +175,14 @@ impl LinkIo {
         }
     }
 
-    /// Takes ownership of a connected socket.
-    pub(crate) fn insert(&mut self, fd: OwnedFd) -> LinkId {
+    /// Takes ownership of a connected socket, with its TLS session if it is a TLS link.
+    pub(crate) fn insert(&mut self, fd: OwnedFd, tls: Option<rustls::Connection>) -> LinkId {
+        let tls = tls.map(|session| {
+            Box::new(TlsLink {
+                session,
+                cbuf: Vec::with_capacity(self.chunk),
+            })
+        });
         let link = Link {
             fd,
             rbuf: BytesMut::with_capacity(self.chunk),
@@ -114,6 +196,7 @@ impl LinkIo {
             reported: false,
             bytes_out: 0,
             sends: 0,
+            tls,
         };
         match self.free.pop() {
             Some(i) => {
@@ -137,11 +220,11 @@ impl LinkIo {
         self.get(id).filter(|l| !l.closed).map(|l| &mut l.pending)
     }
 
-    /// The received bytes not consumed yet; `None` while the kernel owns the buffer.
-    /// Consume frames with `split_to`; what is left is kept for the next read.
+    /// The received bytes (plaintext on a TLS link) not consumed yet; `None` while the kernel
+    /// owns the buffer. Consume frames with `split_to`; what is left is kept for the next read.
     pub(crate) fn received(&mut self, id: LinkId) -> Option<&mut BytesMut> {
         self.get(id)
-            .filter(|l| !l.recv_pending)
+            .filter(|l| !l.recv_pending || l.tls.is_some())
             .map(|l| &mut l.rbuf)
     }
 
@@ -151,6 +234,12 @@ impl LinkIo {
         if let Some(l) = self.get(id) {
             l.hold = on;
         }
+    }
+
+    /// Whether a link runs TLS.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn is_tls(&self, id: LinkId) -> Option<bool> {
+        self.links.get(id.0)?.as_ref().map(|l| l.tls.is_some())
     }
 
     /// Figures of a link.
@@ -167,26 +256,59 @@ impl LinkIo {
     pub(crate) fn submit(&mut self, ring: &mut IoUring) -> io::Result<usize> {
         let mut n = 0;
         let chunk = self.chunk;
-        for (i, slot) in self.links.iter_mut().enumerate() {
-            let Some(l) = slot else { continue };
+        for i in 0..self.links.len() {
+            let Some(l) = &mut self.links[i] else {
+                continue;
+            };
             if l.closed {
+                // A link closed by its TLS layer is freed here, once the plaintext read before
+                // the close has been handed on.
+                self.reclaim(i);
                 continue;
             }
             let fd = types::Fd(l.fd.as_raw_fd());
             if !l.recv_pending && !l.hold {
-                if l.rbuf.capacity() - l.rbuf.len() < chunk / 4 {
-                    l.rbuf.reserve(chunk);
-                }
-                let spare = l.rbuf.spare_capacity_mut();
-                let e = opcode::Recv::new(fd, spare.as_mut_ptr().cast(), spare.len() as u32)
+                let (ptr, len) = match &mut l.tls {
+                    None => {
+                        if l.rbuf.capacity() - l.rbuf.len() < chunk / 4 {
+                            l.rbuf.reserve(chunk);
+                        }
+                        let spare = l.rbuf.spare_capacity_mut();
+                        (spare.as_mut_ptr(), spare.len())
+                    }
+                    Some(t) => {
+                        t.cbuf.clear();
+                        t.cbuf.reserve(chunk);
+                        let spare = t.cbuf.spare_capacity_mut();
+                        (spare.as_mut_ptr(), spare.len())
+                    }
+                };
+                let e = opcode::Recv::new(fd, ptr.cast(), len as u32)
                     .build()
                     .user_data(TAG | OP_RECV | i as u64);
                 push(ring, &e)?;
                 l.recv_pending = true;
                 n += 1;
             }
-            if !l.send_pending && !l.pending.is_empty() {
-                std::mem::swap(&mut l.pending, &mut l.inflight);
+            let tls_out = l.tls.as_ref().is_some_and(|t| t.session.wants_write());
+            if !l.send_pending && (!l.pending.is_empty() || tls_out) {
+                match &mut l.tls {
+                    None => std::mem::swap(&mut l.pending, &mut l.inflight),
+                    Some(t) => {
+                        l.inflight.clear();
+                        if let Err(e) = t.seal(&mut l.pending, &mut l.inflight) {
+                            // Cannot happen with a `Vec` as output; if it did, the link dies as
+                            // on any socket error (the read in flight completes at once).
+                            tracing::warn!(error = %e, "TLS: cannot encrypt; closing the link");
+                            // SAFETY: plain syscall on a descriptor we own.
+                            unsafe { libc::shutdown(l.fd.as_raw_fd(), libc::SHUT_RDWR) };
+                            continue;
+                        }
+                        if l.inflight.is_empty() {
+                            continue;
+                        }
+                    }
+                }
                 l.sent = 0;
                 let e = opcode::Send::new(fd, l.inflight.as_ptr(), l.inflight.len() as u32)
                     .flags(libc::MSG_NOSIGNAL)
@@ -217,7 +339,12 @@ impl LinkIo {
         match user_data & OP_MASK {
             OP_RECV => {
                 l.recv_pending = false;
-                if result > 0 {
+                if result > 0 && l.tls.is_some() {
+                    if Self::received_tls(l, id, result as usize, events) {
+                        // Keep the slot until the plaintext is handed on (`submit` frees it).
+                        return;
+                    }
+                } else if result > 0 {
                     // SAFETY: the kernel initialised `result` bytes of the spare capacity.
                     unsafe { l.rbuf.set_len(l.rbuf.len() + result as usize) };
                     if !l.closed {
@@ -256,6 +383,47 @@ impl LinkIo {
             _ => {}
         }
         self.reclaim(i);
+    }
+
+    /// A read of `n` ciphertext bytes completed on a TLS link: decrypt them into the receive
+    /// buffer. Returns whether the link closed with plaintext still to hand on.
+    fn received_tls(l: &mut Link, id: LinkId, n: usize, events: &mut Vec<LinkEvent>) -> bool {
+        let Some(t) = l.tls.as_mut() else {
+            return false;
+        };
+        // SAFETY: the kernel initialised `n` bytes of the spare capacity of the buffer, which
+        // was empty when the read was armed.
+        unsafe { t.cbuf.set_len(n) };
+        if l.closed {
+            return false;
+        }
+        let before = l.rbuf.len();
+        let outcome = t.open(&mut l.rbuf);
+        let got = l.rbuf.len() > before;
+        let closed = match outcome {
+            Ok(false) => None,
+            Ok(true) => Some(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "peer closed the TLS session (close_notify)",
+            )),
+            Err(e) => Some(io::Error::new(io::ErrorKind::InvalidData, e)),
+        };
+        match closed {
+            None => {
+                if got {
+                    events.push(LinkEvent::Received(id));
+                }
+                false
+            }
+            Some(err) => {
+                // Events are handled last-in first-out: the plaintext first, then the close.
+                Self::fail(l, id, err, events);
+                if got {
+                    events.push(LinkEvent::Received(id));
+                }
+                got
+            }
+        }
     }
 
     /// Submits a send of the part of the in-flight buffer not sent yet.
@@ -302,6 +470,24 @@ impl LinkIo {
     /// `Closed` event follows (now if nothing is in flight).
     pub(crate) fn close(&mut self, id: LinkId, events: &mut Vec<LinkEvent>) {
         if let Some(l) = self.get(id) {
+            if !l.closed && !l.send_pending {
+                if let Some(t) = &mut l.tls {
+                    // Best effort, never blocking: tell the peer the session ends.
+                    t.session.send_close_notify();
+                    let mut out = Vec::new();
+                    while t.session.wants_write() && t.session.write_tls(&mut out).is_ok() {}
+                    // SAFETY: sends from a live buffer on a descriptor we own; no send of ours
+                    // is in flight, so the stream is not interleaved.
+                    unsafe {
+                        libc::send(
+                            l.fd.as_raw_fd(),
+                            out.as_ptr().cast(),
+                            out.len(),
+                            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                        )
+                    };
+                }
+            }
             Self::fail(
                 l,
                 id,
@@ -326,6 +512,9 @@ impl Drop for LinkIo {
                 // torn down: leak them rather than free memory it may touch.
                 std::mem::forget(std::mem::take(&mut l.rbuf));
                 std::mem::forget(std::mem::take(&mut l.inflight));
+                if let Some(t) = &mut l.tls {
+                    std::mem::forget(std::mem::take(&mut t.cbuf));
+                }
             }
         }
     }
@@ -376,7 +565,7 @@ mod tests {
         let mut ring = IoUring::new(64).unwrap();
         let mut io = LinkIo::new(64 * 1024);
         let (a, mut b) = pair();
-        let id = io.insert(OwnedFd::from(a));
+        let id = io.insert(OwnedFd::from(a), None);
         for i in 0..100u8 {
             io.write_buf(id).unwrap().extend_from_slice(&[i; 10]);
         }
@@ -396,7 +585,7 @@ mod tests {
         let mut ring = IoUring::new(64).unwrap();
         let mut io = LinkIo::new(4096);
         let (a, mut b) = pair();
-        let id = io.insert(OwnedFd::from(a));
+        let id = io.insert(OwnedFd::from(a), None);
         let big: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
         let writer = std::thread::spawn(move || {
             b.write_all(&big).unwrap();
@@ -424,7 +613,7 @@ mod tests {
         let mut ring = IoUring::new(64).unwrap();
         let mut io = LinkIo::new(4096);
         let (a, mut b) = pair();
-        let id = io.insert(OwnedFd::from(a));
+        let id = io.insert(OwnedFd::from(a), None);
         let data: Vec<u8> = (0..8_000_000u32).map(|i| (i % 251) as u8).collect();
         io.write_buf(id).unwrap().extend_from_slice(&data);
         let reader = std::thread::spawn(move || {
@@ -447,7 +636,7 @@ mod tests {
         let mut ring = IoUring::new(64).unwrap();
         let mut io = LinkIo::new(4096);
         let (a, _b) = pair();
-        let id = io.insert(OwnedFd::from(a));
+        let id = io.insert(OwnedFd::from(a), None);
         io.submit(&mut ring).unwrap();
         ring.submit().unwrap();
         let mut events = Vec::new();
@@ -461,5 +650,120 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    /// A TCP pair with a completed TLS handshake: our (client) side as the ring gets it, and
+    /// the peer's (server) side as a blocking stream.
+    fn tls_pair() -> (
+        TcpStream,
+        rustls::Connection,
+        rustls::StreamOwned<rustls::ServerConnection, TcpStream>,
+    ) {
+        use crate::net::tls::{ClientSide, ServerSide, TlsCertificate, TlsDialOptions};
+        let (mut a, mut b) = pair();
+        let cert = TlsCertificate::self_signed(&["localhost"]).unwrap();
+        let srv = ServerSide::new(&cert).unwrap();
+        let server = std::thread::spawn(move || {
+            let mut conn = rustls::ServerConnection::new(srv.config).unwrap();
+            while conn.is_handshaking() {
+                conn.complete_io(&mut b).unwrap();
+            }
+            rustls::StreamOwned::new(conn, b)
+        });
+        let mut conn = ClientSide::new(&TlsDialOptions::default())
+            .unwrap()
+            .connect("localhost")
+            .unwrap();
+        while conn.is_handshaking() {
+            conn.complete_io(&mut a).unwrap();
+        }
+        (a, conn.into(), server.join().unwrap())
+    }
+
+    #[test]
+    fn tls_links_carry_large_writes_and_reads_through_partial_records() {
+        let mut ring = IoUring::new(64).unwrap();
+        let mut io = LinkIo::new(4096);
+        let (a, conn, mut peer) = tls_pair();
+        let id = io.insert(OwnedFd::from(a), Some(conn));
+        assert_eq!(io.is_tls(id), Some(true));
+        let out: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+        let back: Vec<u8> = (0..200_000u32).map(|i| (i % 241) as u8).collect();
+        io.write_buf(id).unwrap().extend_from_slice(&out);
+        let expect_back = back.clone();
+        let peer_thread = std::thread::spawn(move || {
+            let mut got = vec![0u8; 300_000];
+            peer.read_exact(&mut got).unwrap();
+            // Odd-sized writes: records and reads do not line up with anything.
+            for c in back.chunks(7777) {
+                peer.write_all(c).unwrap();
+            }
+            peer.flush().unwrap();
+            (got, peer)
+        });
+        let mut events = Vec::new();
+        let mut got = Vec::new();
+        drive(&mut ring, &mut io, &mut events, |io, _| {
+            if let Some(buf) = io.received(id) {
+                got.extend_from_slice(&buf.split_to(buf.len()));
+            }
+            got.len() >= 200_000
+        });
+        let (peer_got, _peer) = peer_thread.join().unwrap();
+        assert_eq!(peer_got, out, "the peer decrypts what we wrote, in order");
+        assert_eq!(got, expect_back);
+        assert!(!events.iter().any(|e| matches!(e, LinkEvent::Closed(..))));
+    }
+
+    #[test]
+    fn close_notify_closes_the_link_after_the_data_before_it() {
+        let mut ring = IoUring::new(64).unwrap();
+        let mut io = LinkIo::new(64 * 1024);
+        let (a, conn, mut peer) = tls_pair();
+        let id = io.insert(OwnedFd::from(a), Some(conn));
+        // Data and close_notify leave in one write.
+        peer.conn.writer().write_all(&[5u8; 1000]).unwrap();
+        peer.conn.send_close_notify();
+        let mut wire = Vec::new();
+        while peer.conn.wants_write() {
+            peer.conn.write_tls(&mut wire).unwrap();
+        }
+        peer.sock.write_all(&wire).unwrap();
+        let mut events = Vec::new();
+        let mut got = Vec::new();
+        drive(&mut ring, &mut io, &mut events, |io, evs| {
+            if let Some(buf) = io.received(id) {
+                got.extend_from_slice(&buf.split_to(buf.len()));
+            }
+            evs.iter().any(|e| matches!(e, LinkEvent::Closed(..)))
+        });
+        assert_eq!(got, vec![5u8; 1000]);
+        assert!(
+            matches!(events.iter().find(|e| matches!(e, LinkEvent::Closed(..))),
+                Some(LinkEvent::Closed(_, e)) if e.to_string().contains("close_notify"))
+        );
+        io.submit(&mut ring).unwrap();
+        assert_eq!(io.len(), 0, "slot freed at the next submit");
+    }
+
+    #[test]
+    fn garbage_on_a_tls_link_closes_it_with_a_tls_error() {
+        let mut ring = IoUring::new(64).unwrap();
+        let mut io = LinkIo::new(4096);
+        let (a, conn, mut peer) = tls_pair();
+        let id = io.insert(OwnedFd::from(a), Some(conn));
+        assert_eq!(io.is_tls(id), Some(true));
+        peer.sock.write_all(&[0x17, 3, 3, 0, 40]).unwrap();
+        peer.sock.write_all(&[0xAA; 40]).unwrap();
+        let mut events = Vec::new();
+        drive(&mut ring, &mut io, &mut events, |_, evs| {
+            evs.iter().any(|e| matches!(e, LinkEvent::Closed(..)))
+        });
+        assert!(
+            matches!(events.last(), Some(LinkEvent::Closed(_, e)) if e.to_string().starts_with("TLS")),
+            "{events:?}"
+        );
+        io.submit(&mut ring).unwrap();
+        assert_eq!(io.len(), 0);
     }
 }

@@ -11,15 +11,22 @@
 //! What works today: send, call and reply, and exit signals, to PIDs, names and aliases on other
 //! nodes, in both directions, with per-sender order (one link and one order byte per connection).
 //! Not yet: pools of several links, remote links/monitors/events/spawn/application start,
-//! important delivery, compression of outgoing frames, TLS, and node-down notifications.
+//! important delivery, compression of outgoing frames, and node-down notifications.
+//!
+//! A node has any number of acceptors ([`AcceptorOptions`]: address, TLS, cookie, limits), and
+//! dials plain or TLS as the peer's route says ([`StaticRoute`], or the registrar). See the
+//! [`tls`] module for what TLS checks.
 
+pub(crate) mod acceptor;
 pub(crate) mod api;
 pub(crate) mod handshake_io;
 pub(crate) mod link_io;
 pub(crate) mod remote;
+pub(crate) mod route;
+pub(crate) mod tls;
 
 use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
@@ -42,19 +49,45 @@ use crate::registrar::{Registrar, RegistrarOptions};
 use crate::shard::{Fail, Item, ShardCore};
 use crate::{Error, Priority, Reason};
 
+use self::acceptor::Acceptor;
+pub use self::acceptor::AcceptorOptions;
 use self::link_io::{LinkEvent, LinkId, LinkIo};
+use self::route::DialTarget;
+pub use self::route::StaticRoute;
+
+/// How a node takes part in the network (Go's `gen.NetworkMode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NetworkMode {
+    /// Acceptors listen and are registered with the registrar (when one is configured).
+    #[default]
+    Enabled,
+    /// No acceptor and no registration (nor an embedded registrar server); the node still
+    /// dials out, resolving through the registrar over UDP, and established connections work
+    /// both ways.
+    Hidden,
+    /// No networking at all: sends to other nodes fail with [`Error::Network`].
+    Disabled,
+}
+
+/// Why a send to another node fails on a node whose network is disabled.
+pub(crate) const DISABLED: &str = "networking is disabled on this node";
 
 /// How a node takes part in the network.
 #[derive(Debug, Clone)]
 pub struct NetworkOptions {
+    /// Enabled, hidden or disabled.
+    pub mode: NetworkMode,
     /// The shared secret of the cluster.
     pub cookie: String,
-    /// Where the acceptor listens (port 0: any free port).
-    pub listen: SocketAddr,
+    /// The acceptors (ignored unless the mode is `Enabled`). `Node::network_address` is the
+    /// first one's.
+    pub acceptors: Vec<AcceptorOptions>,
     /// Register with (or become) the host's registrar; `None`: static routes only.
     pub registrar: Option<RegistrarOptions>,
     /// Static routes, tried before the registrar.
-    pub routes: HashMap<Atom, SocketAddr>,
+    pub routes: HashMap<Atom, StaticRoute>,
+    /// How the dialer treats acceptors that speak TLS.
+    pub tls: tls::TlsDialOptions,
     /// Capabilities announced to peers.
     pub flags: NetworkFlags,
     /// Largest frame accepted from peers (0: unlimited).
@@ -69,13 +102,15 @@ pub struct NetworkOptions {
 }
 
 impl NetworkOptions {
-    /// Listening on 127.0.0.1 (any port), no registrar, Go's default flags.
+    /// One plain acceptor on 127.0.0.1 (any port), no registrar, Go's default flags.
     pub fn new(cookie: &str) -> NetworkOptions {
         NetworkOptions {
+            mode: NetworkMode::Enabled,
             cookie: cookie.to_string(),
-            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            acceptors: vec![AcceptorOptions::default()],
             registrar: None,
             routes: HashMap::new(),
+            tls: tls::TlsDialOptions::default(),
             flags: NetworkFlags(
                 NetworkFlags::ENABLE
                     | NetworkFlags::PROXY_ACCEPT
@@ -115,6 +150,8 @@ pub(crate) struct Conn {
     pub(crate) peer_version: Version,
     /// The peer's pool size and the links it is spread over (ours: one per connection).
     pub(crate) pool_size: usize,
+    /// Largest frame accepted (what we announced on this connection).
+    pub(crate) max_message_size: u64,
 }
 
 /// Encodes one frame into a link's write buffer.
@@ -137,7 +174,10 @@ pub(crate) enum Waiting {
 pub(crate) struct Network {
     pub(crate) local: LocalNode,
     options: NetworkOptions,
-    pub(crate) listen_addr: SocketAddr,
+    /// Where the acceptors listen, in the order configured.
+    pub(crate) listen_addrs: Vec<SocketAddr>,
+    /// The dialer's TLS (`None` when networking is disabled).
+    dial_tls: Option<tls::ClientSide>,
     conns: RwLock<HashMap<Atom, Arc<Conn>>>,
     pending: Mutex<HashMap<Atom, Vec<Waiting>>>,
     dialing: Mutex<HashSet<Atom>>,
@@ -149,7 +189,7 @@ pub(crate) struct Network {
     /// Remote links, monitors, events, spawn and application start.
     pub(crate) remote: remote::Remote,
     /// Static routes added at run time (`Network::add_route`).
-    added_routes: RwLock<HashMap<Atom, SocketAddr>>,
+    added_routes: RwLock<HashMap<Atom, StaticRoute>>,
     /// Event frames (105) sent: one per publication and subscribing node.
     pub(crate) events_out: std::sync::atomic::AtomicU64,
     /// Bumped whenever `conns` changes (validates the shards' cached lookups).
@@ -167,13 +207,24 @@ impl Network {
         local.flags = options.flags;
         local.max_message_size = options.max_message_size;
         local.version = Version::new("ergo-rs", env!("CARGO_PKG_VERSION"), "MIT");
-        let listener = TcpListener::bind(options.listen)?;
-        listener.set_nonblocking(true)?;
-        let listen_addr = listener.local_addr()?;
+        let mut acceptors = Vec::new();
+        if options.mode == NetworkMode::Enabled {
+            for a in &options.acceptors {
+                acceptors.push(Acceptor::bind(a, &local, options.handshake_timeout)?);
+            }
+        }
+        let dial_tls = match options.mode {
+            NetworkMode::Disabled => None,
+            _ => Some(
+                tls::ClientSide::new(&options.tls).map_err(|e| Error::Network(e.to_string()))?,
+            ),
+        };
+        let listen_addrs: Vec<SocketAddr> = acceptors.iter().map(|(_, a)| a.addr).collect();
         let net = Arc::new(Network {
             local,
             options,
-            listen_addr,
+            listen_addrs,
+            dial_tls,
             conns: RwLock::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
             dialing: Mutex::new(HashSet::new()),
@@ -187,27 +238,31 @@ impl Network {
             events_out: std::sync::atomic::AtomicU64::new(0),
             conn_gen: std::sync::atomic::AtomicU64::new(0),
         });
-        if let Some(ro) = net.options.registrar.clone() {
-            let route = Route {
-                host: String::new(),
-                port: listen_addr.port(),
-                tls: false,
-                handshake_version: Version::new("EHS", "R1", "MIT"),
-                proto_version: Version::new("ENP", "R1", "MIT"),
-            };
-            let r = Registrar::start(node.name, vec![route], ro)
-                .map_err(|e| Error::Os(e.to_string()))?;
-            *net.registrar.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        if let (NetworkMode::Enabled, Some(ro)) = (net.options.mode, net.options.registrar.clone())
+        {
+            // One route per acceptor (wire spec §4.3); a node without acceptors has nothing
+            // to register (Go's registrar refuses an empty route list).
+            let routes: Vec<Route> = acceptors.iter().map(|(_, a)| a.route()).collect();
+            if routes.is_empty() {
+                tracing::warn!(node = %node.name, "no acceptor: nothing registered with the registrar");
+            } else {
+                let r = Registrar::start(node.name, routes, ro)
+                    .map_err(|e| Error::Os(e.to_string()))?;
+                *net.registrar.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            }
         }
-        let n = net.clone();
-        let h = std::thread::Builder::new()
-            .name("ergo-acceptor".into())
-            .spawn(move || n.accept_loop(listener))?;
-        net.threads
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(h);
-        tracing::info!(node = %node.name, listen = %listen_addr, "network started");
+        for (listener, acceptor) in acceptors {
+            let n = net.clone();
+            let acceptor = Arc::new(acceptor);
+            let h = std::thread::Builder::new()
+                .name("ergo-acceptor".into())
+                .spawn(move || n.accept_loop(listener, acceptor))?;
+            net.threads
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(h);
+        }
+        tracing::info!(node = %node.name, mode = ?net.options.mode, listen = ?net.listen_addrs, "network started");
         Ok(net)
     }
 
@@ -247,16 +302,22 @@ impl Network {
         self.conn(peer).is_some()
     }
 
-    fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+    /// Enabled, hidden or disabled.
+    pub(crate) fn mode(&self) -> NetworkMode {
+        self.options.mode
+    }
+
+    fn accept_loop(self: Arc<Self>, listener: TcpListener, acc: Arc<Acceptor>) {
         while !self.stop.load(Ordering::Acquire) {
             match listener.accept() {
                 Ok((stream, from)) => {
                     let net = self.clone();
+                    let acc = acc.clone();
                     let _ = std::thread::Builder::new().name("ergo-handshake".into()).spawn(move || {
                         let _ = stream.set_nonblocking(false);
-                        let dsn = vec![net.listen_addr.to_string()];
-                        match handshake_io::accept(stream, &net.local, 1, dsn, |_, _| false, net.options.handshake_timeout) {
-                            Ok(handshake_io::Accepted::Connection(ready, est)) => net.established(ready, *est),
+                        let dsn = vec![acc.addr.to_string()];
+                        match handshake_io::accept(stream, &acc.local, 1, dsn, |_, _| false, acc.tls.as_ref(), acc.handshake_timeout) {
+                            Ok(handshake_io::Accepted::Connection(ready, est)) => net.established(ready, *est, &acc.local),
                             Ok(handshake_io::Accepted::Join(..)) => {}
                             Err(e) => tracing::warn!(peer = %from, error = %e, "incoming link refused"),
                         }
@@ -274,53 +335,75 @@ impl Network {
     }
 
     /// Adds a static route at run time.
-    pub(crate) fn add_route(&self, peer: Atom, addr: SocketAddr) {
+    pub(crate) fn add_route(&self, peer: Atom, route: StaticRoute) {
         self.added_routes
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(peer, addr);
+            .insert(peer, route);
     }
 
-    /// Where `peer`'s acceptor is: a static route, or the registrar of its host.
-    fn route(&self, peer: Atom) -> Result<SocketAddr, String> {
-        if let Some(a) = self
-            .added_routes
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&peer)
-        {
-            return Ok(*a);
-        }
-        if let Some(a) = self.options.routes.get(&peer) {
-            return Ok(*a);
-        }
+    /// Where `peer`'s acceptors are, in the order to try them: a static route, or the routes
+    /// the registrar of its host knows (plain or TLS).
+    fn route(&self, peer: Atom) -> Result<Vec<DialTarget>, String> {
         let host = crate::registrar::host_of(peer).map_err(|e| e.to_string())?;
+        let added = self.added_routes.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = added.get(&peer).or_else(|| self.options.routes.get(&peer)) {
+            return Ok(vec![DialTarget {
+                addr: r.addr,
+                host: host.to_string(),
+                tls: r.tls,
+                cookie: r.cookie.clone(),
+            }]);
+        }
+        drop(added);
         let routes = match &*self.registrar.lock().unwrap_or_else(|e| e.into_inner()) {
             Some(r) => r.resolve(peer, crate::registrar::RESOLVE_TIMEOUT),
             None => {
-                let port = ergo_proto::registrar::DEFAULT_PORT;
+                let port = self
+                    .options
+                    .registrar
+                    .as_ref()
+                    .map_or(ergo_proto::registrar::DEFAULT_PORT, |r| r.port);
                 crate::registrar::resolve(peer, port, crate::registrar::RESOLVE_TIMEOUT)
             }
         }
         .map_err(|e| e.to_string())?;
-        let route = routes
-            .into_iter()
-            .find(|r| !r.tls)
-            .ok_or("no plain (non-TLS) route")?;
-        let host = if route.host.is_empty() {
-            host.to_string()
-        } else {
-            route.host
-        };
-        (host.as_str(), route.port)
-            .to_socket_addrs()
-            .map_err(|e| e.to_string())?
-            .find(SocketAddr::is_ipv4)
-            .ok_or_else(|| format!("{host} has no IPv4 address"))
+        let mut targets = Vec::new();
+        let mut last = "the registrar knows no route".to_string();
+        for route in routes {
+            let host = if route.host.is_empty() {
+                host.to_string()
+            } else {
+                route.host
+            };
+            let addr = (host.as_str(), route.port)
+                .to_socket_addrs()
+                .map_err(|e| e.to_string())
+                .and_then(|mut a| {
+                    a.find(SocketAddr::is_ipv4)
+                        .ok_or_else(|| format!("{host} has no IPv4 address"))
+                });
+            match addr {
+                Ok(addr) => targets.push(DialTarget {
+                    addr,
+                    host,
+                    tls: route.tls,
+                    cookie: None,
+                }),
+                Err(e) => last = e,
+            }
+        }
+        if targets.is_empty() {
+            return Err(last);
+        }
+        Ok(targets)
     }
 
     /// Queues a message for `peer` and makes sure a connection is being made.
     pub(crate) fn queue(self: &Arc<Self>, peer: Atom, w: Waiting) -> Result<(), Fail> {
+        if self.options.mode == NetworkMode::Disabled {
+            return Err(Fail::Network(DISABLED.into()));
+        }
         {
             let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
             let q = p.entry(peer).or_default();
@@ -344,12 +427,10 @@ impl Network {
             let _ = std::thread::Builder::new()
                 .name("ergo-dial".into())
                 .spawn(move || {
-                    let r = net.route(peer).and_then(|addr| {
-                        handshake_io::dial(addr, &net.local, peer, net.options.handshake_timeout)
-                            .map_err(|e| e.to_string())
-                    });
-                    match r {
-                        Ok((ready, est)) => net.established(ready, est),
+                    match net.dial_peer(peer) {
+                        Ok((ready, est, local)) => {
+                            net.established(ready, est, local.as_ref().unwrap_or(&net.local))
+                        }
                         Err(e) => {
                             tracing::warn!(peer = %peer, error = %e, "cannot connect");
                             let dropped = net
@@ -393,20 +474,29 @@ impl Network {
     }
 
     /// A handshake completed: move the socket to a shard and publish the connection there.
-    fn established(self: &Arc<Self>, ready: handshake_io::Ready, est: Established) {
+    /// `local` is what we announced on it (the acceptor's settings, or the node's).
+    fn established(
+        self: &Arc<Self>,
+        ready: handshake_io::Ready,
+        est: Established,
+        local: &LocalNode,
+    ) {
         let Some(node) = self.node.upgrade() else {
             return;
         };
         let peer = est.peer.node();
-        let codec = ConnectionCodec::new(&self.local, &est);
+        let codec = ConnectionCodec::new(local, &est);
         let peer_version = est.peer.introduce.version.clone();
+        let max_message_size = local.max_message_size;
         let shard = self.next_shard.fetch_add(1, Ordering::Relaxed) % node.shards.len();
         set_user_timeout(&ready.stream, self.options.user_timeout);
         let fd = OwnedFd::from(ready.stream);
         let tail = ready.tail;
+        let tls = ready.tls;
         let net = self.clone();
         let item = Item::Run(Box::new(move |core: &std::rc::Rc<ShardCore>| {
-            let link = core.net_attach(fd, &tail);
+            let tls_link = tls.is_some();
+            let link = core.net_attach(fd, &tail, tls);
             let conn = Arc::new(Conn {
                 congested: AtomicBool::new(false),
                 codec,
@@ -415,6 +505,7 @@ impl Network {
                 since: std::time::Instant::now(),
                 peer_version,
                 pool_size: 1,
+                max_message_size,
             });
             core.net_links.borrow_mut().insert(link.0, conn.clone());
             {
@@ -428,7 +519,7 @@ impl Network {
                 conns.insert(peer, conn);
                 net.conn_gen.fetch_add(1, Ordering::Release);
             }
-            tracing::info!(peer = %peer, shard = core.index, "connection established");
+            tracing::info!(peer = %peer, shard = core.index, tls = tls_link, "connection established");
             // Frames that arrived together with the last handshake message.
             core.net_received(link);
             net.flush_pending(peer);
@@ -695,9 +786,14 @@ impl ShardCore {
     /// Puts a connected socket on this shard's ring, with the bytes already read past its
     /// handshake in its receive buffer (the caller handles them once the link's connection is
     /// known, with [`ShardCore::net_received`]).
-    pub(crate) fn net_attach(&self, fd: OwnedFd, tail: &[u8]) -> LinkId {
+    pub(crate) fn net_attach(
+        &self,
+        fd: OwnedFd,
+        tail: &[u8],
+        tls: Option<rustls::Connection>,
+    ) -> LinkId {
         let mut net = self.net.borrow_mut();
-        let id = net.io.insert(fd);
+        let id = net.io.insert(fd, tls);
         if let Some(buf) = net.io.received(id) {
             buf.extend_from_slice(tail);
         }
@@ -874,12 +970,7 @@ impl ShardCore {
         let Some(conn) = self.net_links.borrow().get(&link.0).cloned() else {
             return;
         };
-        let max = self
-            .node
-            .network
-            .get()
-            .map(|n| n.local.max_message_size)
-            .unwrap_or(0);
+        let max = conn.max_message_size;
         let chunk = {
             let mut net = self.net.borrow_mut();
             let Some(buf) = net.io.received(link) else {

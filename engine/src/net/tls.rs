@@ -1,0 +1,369 @@
+//! TLS for node links, with rustls (the `ring` provider).
+//!
+//! This module owns the TLS *configuration*: acceptor certificates (PEM files, DER, or a
+//! self-signed one generated at start as Go does when TLS is asked for without a certificate),
+//! the rustls server and client configurations, and the dialer's certificate verifier. The TLS
+//! *sessions* are driven elsewhere: during the EHS handshake by `handshake_io` on a blocking
+//! socket, then by the shard's ring in `link_io`, which carries the `rustls::Connection` with the
+//! socket.
+//!
+//! What a user may rely on:
+//! - An acceptor with a certificate speaks TLS (1.2 or 1.3, no client certificates) and binds
+//!   its handshake to its leaf certificate with `DigestCert` (wire spec §5.2); its registrar
+//!   route says `tls: true`.
+//! - A dialer accepts any certificate whose handshake signatures verify (Go nodes use
+//!   self-signed certificates), unless [`TlsDialOptions::roots`] names trust anchors: then the
+//!   chain and the host name are verified as usual. Independently, and by default, it checks
+//!   the acceptor's `DigestCert` against the SHA-1 of the leaf certificate it received, which
+//!   proves that the peer that knows the cookie also holds that certificate.
+//! - No session resumption: every link runs a full TLS handshake.
+//!
+//! This module never does I/O on a shard thread and never blocks.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{Resumption, WebPkiServerVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
+use thiserror::Error;
+
+pub use rustls::pki_types::CertificateDer as TlsCertificateDer;
+
+/// A TLS configuration could not be built.
+#[derive(Debug, Error)]
+pub enum TlsError {
+    /// A PEM input could not be read or parsed.
+    #[error("TLS {what}: {detail}")]
+    Pem {
+        /// What was being read ("certificate", "private key", "roots").
+        what: &'static str,
+        /// Why it failed (file name and parser error).
+        detail: String,
+    },
+    /// The certificate chain is empty.
+    #[error("TLS certificate chain is empty")]
+    EmptyChain,
+    /// rustls refused the configuration (key does not match, unsupported key type, ...).
+    #[error("TLS configuration: {0}")]
+    Config(#[from] rustls::Error),
+    /// A self-signed certificate could not be generated.
+    #[error("generating a self-signed TLS certificate: {0}")]
+    Generate(String),
+    /// A trust anchor was not acceptable.
+    #[error("TLS roots: {0}")]
+    Roots(String),
+}
+
+/// A certificate chain (leaf first) and its private key, for a TLS acceptor.
+///
+/// ```no_run
+/// # use ergo_engine::TlsCertificate;
+/// let from_files = TlsCertificate::from_pem_files("node.crt", "node.key").unwrap();
+/// let generated = TlsCertificate::self_signed(&["localhost"]).unwrap();
+/// println!("{:?}", generated.fingerprint());
+/// ```
+pub struct TlsCertificate {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl TlsCertificate {
+    /// From DER: the chain (leaf first) and a PKCS#8, PKCS#1 or SEC1 key.
+    pub fn from_der(
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> Result<TlsCertificate, TlsError> {
+        if chain.is_empty() {
+            return Err(TlsError::EmptyChain);
+        }
+        Ok(TlsCertificate { chain, key })
+    }
+
+    /// From PEM text: every `CERTIFICATE` block of `cert_pem` (leaf first) and the first
+    /// private key of `key_pem`.
+    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<TlsCertificate, TlsError> {
+        let chain = certificates_from_pem(cert_pem)?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| TlsError::Pem {
+            what: "private key",
+            detail: e.to_string(),
+        })?;
+        TlsCertificate::from_der(chain, key)
+    }
+
+    /// From PEM files, as Go's `tls.LoadX509KeyPair` takes them.
+    pub fn from_pem_files(
+        cert: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+    ) -> Result<TlsCertificate, TlsError> {
+        let read = |p: &Path, what| {
+            std::fs::read(p).map_err(|e| TlsError::Pem {
+                what,
+                detail: format!("{}: {e}", p.display()),
+            })
+        };
+        TlsCertificate::from_pem(
+            &read(cert.as_ref(), "certificate")?,
+            &read(key.as_ref(), "private key")?,
+        )
+    }
+
+    /// A freshly generated self-signed certificate (ECDSA P-256) for these DNS names or IP
+    /// addresses, as a Go node makes one when TLS is enabled without a certificate.
+    pub fn self_signed(names: &[&str]) -> Result<TlsCertificate, TlsError> {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let ck = rcgen::generate_simple_self_signed(names)
+            .map_err(|e| TlsError::Generate(e.to_string()))?;
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.key_pair.serialize_der()));
+        TlsCertificate::from_der(vec![ck.cert.der().clone()], key)
+    }
+
+    /// The chain, leaf first.
+    pub fn chain(&self) -> &[CertificateDer<'static>] {
+        &self.chain
+    }
+
+    /// The raw SHA-1 of the leaf certificate's DER: the `FP` of the certificate digests.
+    pub fn fingerprint(&self) -> [u8; 20] {
+        ergo_proto::handshake::digest::cert_fingerprint(&self.chain[0])
+    }
+}
+
+impl Clone for TlsCertificate {
+    fn clone(&self) -> Self {
+        TlsCertificate {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+        }
+    }
+}
+
+impl fmt::Debug for TlsCertificate {
+    /// Shows the leaf fingerprint, never the key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsCertificate")
+            .field("chain_len", &self.chain.len())
+            .field(
+                "fingerprint",
+                &ergo_proto::handshake::digest::hex_string(&self.fingerprint()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every `CERTIFICATE` block of a PEM text, in order (for chains and trust anchors).
+pub fn certificates_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let chain = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::Pem {
+            what: "certificate",
+            detail: e.to_string(),
+        })?;
+    if chain.is_empty() {
+        return Err(TlsError::EmptyChain);
+    }
+    Ok(chain)
+}
+
+/// Whether and how an acceptor speaks TLS.
+#[derive(Debug, Clone, Default)]
+pub enum AcceptorTls {
+    /// Plain TCP.
+    #[default]
+    Off,
+    /// TLS with a certificate generated at start for the host part of the node name (Go does
+    /// this when TLS is enabled without a certificate).
+    SelfSigned,
+    /// TLS with this certificate.
+    Certificate(TlsCertificate),
+}
+
+/// How this node's dialer treats acceptors that speak TLS.
+#[derive(Debug, Clone)]
+pub struct TlsDialOptions {
+    /// Trust anchors to verify the acceptor's chain and host name against. `None` (the
+    /// default): any certificate is accepted, as Go nodes use self-signed ones (Go's
+    /// `InsecureSkipVerify`); handshake signatures are still verified.
+    pub roots: Option<Vec<CertificateDer<'static>>>,
+    /// Check the acceptor's `DigestCert` against the SHA-1 of the certificate received
+    /// (default on; Go checks it too).
+    pub check_fingerprint: bool,
+}
+
+impl Default for TlsDialOptions {
+    fn default() -> Self {
+        TlsDialOptions {
+            roots: None,
+            check_fingerprint: true,
+        }
+    }
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    static P: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+    P.get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()))
+        .clone()
+}
+
+/// An acceptor's TLS: its rustls configuration and the fingerprint its digests bind.
+#[derive(Clone)]
+pub(crate) struct ServerSide {
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) fingerprint: [u8; 20],
+}
+
+impl ServerSide {
+    pub(crate) fn new(cert: &TlsCertificate) -> Result<ServerSide, TlsError> {
+        let mut config = ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(cert.chain.clone(), cert.key.clone_key())?;
+        // Nothing resumes: do not spend bytes on session tickets.
+        config.send_tls13_tickets = 0;
+        Ok(ServerSide {
+            config: Arc::new(config),
+            fingerprint: cert.fingerprint(),
+        })
+    }
+}
+
+/// The dialer's TLS: one rustls client configuration per node.
+#[derive(Clone)]
+pub(crate) struct ClientSide {
+    pub(crate) config: Arc<ClientConfig>,
+    pub(crate) check_fingerprint: bool,
+}
+
+impl ClientSide {
+    pub(crate) fn new(opts: &TlsDialOptions) -> Result<ClientSide, TlsError> {
+        let builder = ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()?;
+        let mut config = match &opts.roots {
+            None => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider())))
+                .with_no_client_auth(),
+            Some(roots) => {
+                let mut store = RootCertStore::empty();
+                for r in roots {
+                    store
+                        .add(r.clone())
+                        .map_err(|e| TlsError::Roots(e.to_string()))?;
+                }
+                let verifier =
+                    WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider())
+                        .build()
+                        .map_err(|e| TlsError::Roots(e.to_string()))?;
+                builder.with_webpki_verifier(verifier).with_no_client_auth()
+            }
+        };
+        config.resumption = Resumption::disabled();
+        Ok(ClientSide {
+            config: Arc::new(config),
+            check_fingerprint: opts.check_fingerprint,
+        })
+    }
+
+    /// A client session towards `host` (a DNS name or an IP address).
+    pub(crate) fn connect(&self, host: &str) -> Result<rustls::ClientConnection, rustls::Error> {
+        let name = ServerName::try_from(host.to_string())
+            .or_else(|_| ServerName::try_from("localhost".to_string()))
+            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        rustls::ClientConnection::new(self.config.clone(), name)
+    }
+}
+
+/// Accepts any certificate, but verifies the handshake signatures made with its key: the
+/// binding to the peer is then done by the certificate digest of the EHS handshake.
+#[derive(Debug)]
+struct AnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_certificate_round_trips_through_pem_parsing_and_configs() {
+        let c = TlsCertificate::self_signed(&["localhost", "127.0.0.1"]).unwrap();
+        assert_eq!(c.chain().len(), 1);
+        assert_eq!(
+            c.fingerprint(),
+            ergo_proto::handshake::digest::cert_fingerprint(&c.chain()[0])
+        );
+        ServerSide::new(&c).unwrap();
+        ClientSide::new(&TlsDialOptions::default()).unwrap();
+        ClientSide::new(&TlsDialOptions {
+            roots: Some(c.chain().to_vec()),
+            check_fingerprint: true,
+        })
+        .unwrap();
+        assert!(format!("{c:?}").contains("fingerprint"));
+    }
+
+    #[test]
+    fn bad_pem_is_an_error_not_a_panic() {
+        assert!(matches!(
+            TlsCertificate::from_pem(b"nothing here", b"nor here"),
+            Err(TlsError::EmptyChain)
+        ));
+        assert!(
+            TlsCertificate::from_pem_files("/nonexistent/a.crt", "/nonexistent/a.key")
+                .unwrap_err()
+                .to_string()
+                .contains("a.crt")
+        );
+        assert!(
+            TlsCertificate::from_der(vec![], TlsCertificate::self_signed(&["x"]).unwrap().key)
+                .is_err()
+        );
+    }
+}
