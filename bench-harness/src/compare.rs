@@ -26,14 +26,14 @@ pub fn parse_ours(json_lines: &str) -> HashMap<(String, String), f64> {
 }
 
 /// Whether a bigger value is better for this metric.
-fn higher_is_better(metric: &str) -> bool {
-    metric == "msgs_per_sec"
+pub fn higher_is_better(metric: &str) -> bool {
+    matches!(metric, "msgs_per_sec" | "calls_per_sec")
 }
 
 /// The comparison table: one row per Go figure; the ratio says how many times better ours is.
 pub fn table(go: &[GoFigure], ours: &HashMap<(String, String), f64>) -> Vec<String> {
     let mut rows = vec![format!(
-        "{:<14} {:<18} {:>14} {:>14} {:>8}",
+        "{:<28} {:<18} {:>14} {:>14} {:>8}",
         "scenario", "metric", "Go", "ours", "ratio"
     )];
     for g in go {
@@ -47,10 +47,12 @@ pub fn table(go: &[GoFigure], ours: &HashMap<(String, String), f64>) -> Vec<Stri
                 };
                 (format!("{o:.4e}"), format!("{r:.2}x"))
             }
-            _ => ("n/a".to_string(), "-".to_string()),
+            // A zero (no allocations, say) has no ratio.
+            Some(o) => (format!("{o:.4e}"), "-".to_string()),
+            None => ("n/a".to_string(), "-".to_string()),
         };
         rows.push(format!(
-            "{:<14} {:<18} {:>14.4e} {:>14} {:>8}",
+            "{:<28} {:<18} {:>14.4e} {:>14} {:>8}",
             g.scenario, g.metric, g.value, ours_s, ratio
         ));
     }
@@ -66,8 +68,8 @@ pub fn this_cpu() -> Option<String> {
     })
 }
 
-/// Reads the Go logs and prints the table; `ours` are `--json` lines (saved or just measured).
-pub fn run(go_logs: &[String], ours_json: &str) -> Result<(), String> {
+/// The figures and CPU lines of Go benchmark logs.
+pub fn read_go_logs(go_logs: &[String]) -> Result<(Vec<GoFigure>, Vec<String>), String> {
     let mut figures = Vec::new();
     let mut cpus = Vec::new();
     for path in go_logs {
@@ -78,6 +80,17 @@ pub fn run(go_logs: &[String], ours_json: &str) -> Result<(), String> {
         }
         figures.extend(log.figures);
     }
+    Ok((figures, cpus))
+}
+
+/// Reads the Go logs and prints the table; `ours` are `--json` lines (saved or just measured).
+/// With `plot`, also draws the charts there (see [`crate::plot`]).
+pub fn run(
+    go_logs: &[String],
+    ours_json: &str,
+    plot: Option<&std::path::Path>,
+) -> Result<(), String> {
+    let (figures, cpus) = read_go_logs(go_logs)?;
     if figures.is_empty() {
         return Err("no Go benchmark figures found in the logs".into());
     }
@@ -93,8 +106,14 @@ pub fn run(go_logs: &[String], ours_json: &str) -> Result<(), String> {
             }
         }
     }
-    for row in table(&figures, &parse_ours(ours_json)) {
+    let ours = parse_ours(ours_json);
+    for row in table(&figures, &ours) {
         println!("{row}");
+    }
+    if let Some(dir) = plot {
+        for path in crate::plot::comparison_charts(dir, &ours, &figures)? {
+            println!("wrote {}", path.display());
+        }
     }
     Ok(())
 }
@@ -127,5 +146,43 @@ mod tests {
         );
         let missing = table(&go, &HashMap::new());
         assert!(missing[1].contains("n/a"));
+    }
+
+    #[test]
+    fn pubsub_and_serial_rows() {
+        let go = golog::parse(
+            "Time to deliver all:     342.414375ms\nDelivery rate:           2920438 msg/sec\n\
+             BenchmarkDecodeMapCached-2   1628298   736.2 ns/op   312 B/op   5 allocs/op\n",
+        )
+        .figures;
+        let ours = parse_ours(
+            "{\"scenario\":\"pubsub\",\"delivery_seconds\":0.0342414375,\"msgs_per_sec\":29204380.0}\n\
+             {\"scenario\":\"serial-map-decode-cached\",\"case\":\"map\",\"ns_per_op\":147.24,\"allocs_per_op\":0.0}\n",
+        );
+        let t = table(&go, &ours);
+        assert_eq!(t.len(), 5, "{t:#?}");
+        assert!(
+            t[1].starts_with("pubsub")
+                && t[1].contains("delivery_seconds")
+                && t[1].ends_with("10.00x"),
+            "{}",
+            t[1]
+        );
+        assert!(
+            t[2].starts_with("pubsub") && t[2].contains("msgs_per_sec") && t[2].ends_with("10.00x"),
+            "{}",
+            t[2]
+        );
+        assert!(
+            t[3].starts_with("serial-map-decode-cached") && t[3].ends_with("5.00x"),
+            "{}",
+            t[3]
+        );
+        // No allocations: shown, but no ratio.
+        assert!(
+            t[4].contains("allocs_per_op") && t[4].ends_with(" -") && !t[4].contains("n/a"),
+            "{}",
+            t[4]
+        );
     }
 }

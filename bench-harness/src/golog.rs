@@ -1,14 +1,17 @@
-//! Reading the logs of Go Ergo's benchmark programs (ping, memusage, distributed pub/sub), with or
-//! without the colored logger's date/time prefix, into figures comparable with ours.
+//! Reading the logs of Go Ergo's benchmark programs (ping, memusage, distributed pub/sub, and the
+//! serial benchmark's `go test -bench` lines), with or without a date/time prefix (the colored
+//! logger's `2025-12-01 16:20:01` or the standard logger's `2024/01/02 15:04:05`), into figures
+//! comparable with ours.
 
 /// One figure read from a Go log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GoFigure {
     /// Our scenario name (`local-1-1`, `local-n-n`, `network-1-1`, `network-n-n`, `memusage`,
-    /// `pubsub`).
+    /// `pubsub`, `serial-<case>-<op>[-cached]`).
     pub scenario: String,
     /// Our JSON field name (`msgs_per_sec`, `bytes_per_process`, `spawn_seconds`,
-    /// `delivery_seconds`).
+    /// `delivery_seconds`, `publish_seconds`, `subscribe_seconds`, `network_messages`,
+    /// `ns_per_op`, `allocs_per_op`).
     pub metric: &'static str,
     /// The value, in our units (messages/s, bytes, seconds).
     pub value: f64,
@@ -98,7 +101,7 @@ pub fn parse(text: &str) -> GoLog {
                 value,
             });
         };
-        if let Some(rest) = after(line, "CPU:") {
+        if let Some(rest) = after(line, "CPU:").or_else(|| line.strip_prefix("cpu: ")) {
             log.cpu.get_or_insert_with(|| rest.trim().to_string());
         } else if let Some(rest) =
             after(line, "Go Version :").or_else(|| after(line, "Go Version:"))
@@ -143,9 +146,75 @@ pub fn parse(text: &str) -> GoLog {
             if let Some(r) = first_number(rest) {
                 push("pubsub", "msgs_per_sec", r);
             }
+        } else if let Some(rest) = after(line, "Time to publish:") {
+            if let Some(d) = parse_go_duration(rest) {
+                push("pubsub", "publish_seconds", d);
+            }
+        } else if let Some(rest) = after(line, "Network messages sent:") {
+            if let Some(n) = first_number(rest) {
+                push("pubsub", "network_messages", n);
+            }
+        } else if line.contains("consumers subscribed in") {
+            // "All 1000000 consumers subscribed in 1.842276s"
+            if let Some(d) = after(line, "subscribed in")
+                .and_then(|r| parse_go_duration(r.split_whitespace().next()?))
+            {
+                push("pubsub", "subscribe_seconds", d);
+            }
+        } else if let Some((scenario, figures)) = go_bench_line(line) {
+            for (metric, value) in figures {
+                push(&scenario, metric, value);
+            }
         }
     }
     log
+}
+
+/// A `go test -bench` result line of the serial benchmark
+/// (`BenchmarkDecodeMapCached-8   1000000   736.2 ns/op   312 B/op   5 allocs/op`): our scenario
+/// name (`serial-map-decode-cached`) and its ns/op and allocs/op. Other benchmarks of that suite
+/// (PID, Struct, Protobuf, Gob, ...) have no counterpart here and give `None`.
+fn go_bench_line(line: &str) -> Option<(String, Vec<(&'static str, f64)>)> {
+    let mut words = line.split_whitespace();
+    let name = words.find_map(|w| w.strip_prefix("Benchmark"))?;
+    // "-8": GOMAXPROCS.
+    let name = match name.rsplit_once('-') {
+        Some((n, procs)) if procs.chars().all(|c| c.is_ascii_digit()) => n,
+        _ => name,
+    };
+    let (op, rest) = if let Some(r) = name.strip_prefix("Encode") {
+        ("encode", r)
+    } else {
+        ("decode", name.strip_prefix("Decode")?)
+    };
+    let (rest, cached) = match rest.strip_suffix("Cached") {
+        Some(r) => (r, true),
+        None => (rest.strip_suffix("EDF").unwrap_or(rest), false),
+    };
+    let case = match rest {
+        "String" => "string",
+        "Map" => "map",
+        "ComplexStruct" => "complex",
+        "NestedStruct" => "nested",
+        _ => return None,
+    };
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let mut figures = Vec::new();
+    for w in words.windows(2) {
+        let metric = match w[1] {
+            "ns/op" => "ns_per_op",
+            "allocs/op" => "allocs_per_op",
+            _ => continue,
+        };
+        if let Ok(v) = w[0].parse::<f64>() {
+            figures.push((metric, v));
+        }
+    }
+    if figures.is_empty() {
+        return None;
+    }
+    let c = if cached { "-cached" } else { "" };
+    Some((format!("serial-{case}-{op}{c}"), figures))
 }
 
 #[cfg(test)]
@@ -223,6 +292,78 @@ Delivery rate:           2920438 msg/sec
                     metric: "msgs_per_sec",
                     value: 2920438.0
                 },
+            ]
+        );
+    }
+
+    #[test]
+    fn standard_logger_prefix_and_full_pubsub_report() {
+        // The Go standard logger's prefix, as `log.Printf` writes it.
+        let text = "\
+2024/01/02 15:04:05 -------------------------- LOCAL 1-1 (start) --------------------------
+2024/01/02 15:04:05 CPU: Intel(R) Xeon(R) CPU @ 2.20GHz (Physical Cores: 2)
+2024/01/02 15:04:06 received 3000000 messages. 4912345.5 msg/sec
+2024/01/02 15:04:07 [info] 336B493D: All 1000000 consumers subscribed in 1.842276s
+2024/01/02 15:04:07 Time to publish:         64.125µs
+2024/01/02 15:04:07 Time to deliver all:     342.414375ms
+2024/01/02 15:04:07 Network messages sent:   10 (1 per consumer node)
+2024/01/02 15:04:07 Delivery rate:           2920438 msg/sec
+";
+        let log = parse(text);
+        assert_eq!(
+            log.cpu.as_deref(),
+            Some("Intel(R) Xeon(R) CPU @ 2.20GHz (Physical Cores: 2)")
+        );
+        let f: Vec<(&str, &str, f64)> = log
+            .figures
+            .iter()
+            .map(|f| (f.scenario.as_str(), f.metric, f.value))
+            .collect();
+        assert_eq!(
+            f,
+            vec![
+                ("local-1-1", "msgs_per_sec", 4912345.5),
+                ("pubsub", "subscribe_seconds", 1.842276),
+                ("pubsub", "publish_seconds", 64.125e-6),
+                ("pubsub", "delivery_seconds", 0.342414375),
+                ("pubsub", "network_messages", 10.0),
+                ("pubsub", "msgs_per_sec", 2920438.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn go_test_bench_lines_of_the_serial_benchmark() {
+        let text = "\
+goos: linux
+goarch: amd64
+pkg: ergo.services/benchmarks/serial
+cpu: AMD EPYC 7B13
+BenchmarkEncodeStringCached-2       \t31053848\t        37.11 ns/op\t       0 B/op\t       0 allocs/op
+BenchmarkDecodeMapCached-2          \t 1628298\t       736.2 ns/op\t     312 B/op\t       5 allocs/op
+BenchmarkDecodeComplexStructEDF-2   \t  969210\t      1049 ns/op\t     776 B/op\t      40 allocs/op
+BenchmarkEncodeNestedStructCached   \t 1000000\t      1129 ns/op
+BenchmarkEncodeStringProtobuf-2     \t27291862\t        44.37 ns/op\t      32 B/op\t       1 allocs/op
+BenchmarkDecodeNestedMapEDF-2       \t  500000\t      2000 ns/op
+BenchmarkEncodePID-2                \t20000000\t        60.1 ns/op
+PASS
+";
+        let f: Vec<(String, &str, f64)> = parse(text)
+            .figures
+            .into_iter()
+            .map(|f| (f.scenario, f.metric, f.value))
+            .collect();
+        let s = |x: &str| x.to_string();
+        assert_eq!(
+            f,
+            vec![
+                (s("serial-string-encode-cached"), "ns_per_op", 37.11),
+                (s("serial-string-encode-cached"), "allocs_per_op", 0.0),
+                (s("serial-map-decode-cached"), "ns_per_op", 736.2),
+                (s("serial-map-decode-cached"), "allocs_per_op", 5.0),
+                (s("serial-complex-decode"), "ns_per_op", 1049.0),
+                (s("serial-complex-decode"), "allocs_per_op", 40.0),
+                (s("serial-nested-encode-cached"), "ns_per_op", 1129.0),
             ]
         );
     }

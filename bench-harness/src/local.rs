@@ -8,116 +8,7 @@ use ergo_engine::{
     rss_bytes, Actor, Context, Error, HandleResult, Message, Node, NodeOptions, Pid, SpawnOptions,
 };
 
-/// One scenario's outcome.
-pub enum Outcome {
-    Throughput {
-        scenario: &'static str,
-        messages: u64,
-        elapsed_s: f64,
-        cpu_s: f64,
-    },
-    Memory {
-        processes: u64,
-        spawn_seconds: f64,
-        bytes_per_process: f64,
-    },
-}
-
-impl Outcome {
-    fn key(&self) -> f64 {
-        match self {
-            Outcome::Throughput { elapsed_s, .. } => *elapsed_s,
-            Outcome::Memory { spawn_seconds, .. } => *spawn_seconds,
-        }
-    }
-
-    /// The `--json` line of this outcome.
-    pub fn json_line(&self, runs: usize) -> String {
-        match self {
-            Outcome::Throughput { scenario, messages, elapsed_s, cpu_s } => serde_json::json!({
-                "scenario": scenario, "messages": messages, "elapsed_s": elapsed_s,
-                "msgs_per_sec": (*messages as f64 / elapsed_s).round(), "runs": runs, "receiver_shard_cpu_s": cpu_s,
-            })
-            .to_string(),
-            Outcome::Memory { processes, spawn_seconds, bytes_per_process } => serde_json::json!({
-                "scenario": "memusage", "processes": processes, "spawn_seconds": spawn_seconds,
-                "bytes_per_process": bytes_per_process.round(), "runs": runs,
-            })
-            .to_string(),
-        }
-    }
-
-    pub fn print(&self, json: bool, runs: usize) {
-        if json {
-            println!("{}", self.json_line(runs));
-            return;
-        }
-        match self {
-            Outcome::Throughput {
-                scenario,
-                messages,
-                elapsed_s,
-                cpu_s,
-            } => {
-                let rate = *messages as f64 / elapsed_s;
-                println!(
-                    "{scenario:<16} {messages:>12} {elapsed_s:>12.3} {:>10.2} M/s  (receiving shards used {cpu_s:.3} s CPU)",
-                    rate / 1e6
-                );
-            }
-            Outcome::Memory {
-                processes,
-                spawn_seconds,
-                bytes_per_process,
-            } => {
-                println!(
-                    "{:<16} {processes:>12} {spawn_seconds:>12.3} {:>10.0} B/proc",
-                    "memusage", bytes_per_process
-                );
-            }
-        }
-    }
-}
-
-/// Runs `f` `runs` times; returns the run with the median duration (time figures) and the
-/// median memory figure.
-pub fn median(
-    runs: usize,
-    mut f: impl FnMut() -> Result<Outcome, Error>,
-) -> Result<Outcome, Error> {
-    let mut all = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        all.push(f()?);
-    }
-    all.sort_by(|a, b| a.key().total_cmp(&b.key()));
-    let mid = all.len() / 2;
-    if let Outcome::Memory { .. } = all[mid] {
-        let mut bytes: Vec<f64> = all
-            .iter()
-            .map(|o| match o {
-                Outcome::Memory {
-                    bytes_per_process, ..
-                } => *bytes_per_process,
-                _ => 0.0,
-            })
-            .collect();
-        bytes.sort_by(|a, b| a.total_cmp(b));
-        let b = bytes[mid];
-        if let Outcome::Memory {
-            processes,
-            spawn_seconds,
-            ..
-        } = all[mid]
-        {
-            return Ok(Outcome::Memory {
-                processes,
-                spawn_seconds,
-                bytes_per_process: b,
-            });
-        }
-    }
-    Ok(all.swap_remove(mid))
-}
+pub use crate::outcome::Outcome;
 
 fn start(shards: usize) -> Result<Node, Error> {
     Node::start(
@@ -393,9 +284,9 @@ pub fn memusage(shards: usize, n: u64) -> Result<Outcome, Error> {
     })
 }
 
-/// Runs one memusage measurement in a child process (this binary, `run memusage --json`) and
-/// reads its JSON line.
-pub fn memusage_in_child(shards: usize) -> Result<Outcome, Error> {
+/// Runs one memusage measurement of `n` processes in a child process (this binary,
+/// `run memusage --json --in-process`) and reads its JSON line.
+pub fn memusage_in_child(shards: usize, n: u64) -> Result<Outcome, Error> {
     let exe = std::env::current_exe().map_err(|e| Error::Os(e.to_string()))?;
     let out = std::process::Command::new(exe)
         .args([
@@ -405,6 +296,8 @@ pub fn memusage_in_child(shards: usize) -> Result<Outcome, Error> {
             "--in-process",
             "--shards",
             &shards.to_string(),
+            "--processes",
+            &n.to_string(),
         ])
         .output()
         .map_err(|e| Error::Os(e.to_string()))?;

@@ -9,7 +9,7 @@ use ergo_engine::{Error, NetworkOptions, Node, NodeOptions, SpawnOptions};
 
 use crate::local::{node_cpu, Go, Outcome, Receiver, Sender};
 
-fn net_node(name: &str, peer: Option<&Node>) -> Result<Node, Error> {
+pub(crate) fn net_node(name: &str, peer: Option<&Node>) -> Result<Node, Error> {
     let mut net = NetworkOptions::new("bench");
     if let Some(p) = peer {
         if let Some(addr) = p.network_address() {
