@@ -247,9 +247,8 @@ fn run_on(producer: &Node, consumers: &mut Vec<Node>, p: &Params) -> Result<Outc
         .map_err(e("starting a consumer node"))?;
         consumers.push(node);
     }
-    // Connected before the subscribers come (as in Go's benchmark). Subscription requests made
-    // while the connection is being dialed can get lost in this engine build (some subscribers
-    // never hear back), so the scenario does not depend on that path.
+    // Connected before the subscribers come, as in Go's benchmark (the subscription time then
+    // does not include dialing).
     for node in consumers.iter() {
         node.network()
             .get_node(producer.name())
