@@ -34,9 +34,12 @@ struct Entry {
     token: Ref,
     options: EventOptions,
     buffer: VecDeque<MessageEvent>,
+    /// Local subscribers.
     subs: Vec<Sub>,
-    /// How many of `subs` are on other nodes.
-    remote: usize,
+    /// Subscribers on other nodes, and how many per node (a publication crosses to each node
+    /// once, so publishing costs nothing per remote subscriber).
+    remote_subs: Vec<Sub>,
+    remote: HashMap<Atom, usize>,
 }
 
 /// The node's event registry.
@@ -78,7 +81,8 @@ impl Events {
                 options,
                 buffer: VecDeque::new(),
                 subs: Vec::new(),
-                remote: 0,
+                remote_subs: Vec::new(),
+                remote: HashMap::new(),
             },
         );
         Ok(())
@@ -103,15 +107,9 @@ impl Events {
         if let Some(entry) = entry {
             let event = Event::new(name, shard.node.name);
             // Subscribers on other nodes: one terminate frame per node.
-            let mut nodes: Vec<Atom> = Vec::new();
-            for s in &entry.subs {
-                if s.pid.node != shard.node.name && !nodes.contains(&s.pid.node) {
-                    nodes.push(s.pid.node);
-                }
-            }
-            if !nodes.is_empty() {
+            if !entry.remote.is_empty() {
                 let e = crate::net::remote::reason_error(&reason);
-                for n in nodes {
+                for &n in entry.remote.keys() {
                     shard.net_terminate_out(
                         n,
                         ergo_proto::connection::RemoteTargetOf::Event(name),
@@ -120,9 +118,6 @@ impl Events {
                 }
             }
             for s in entry.subs {
-                if s.pid.node != shard.node.name {
-                    continue;
-                }
                 let kind = if s.link {
                     Kind::Exit(Box::new((reason.clone(), ExitVia::Event(event))))
                 } else {
@@ -179,21 +174,8 @@ impl Events {
                 }
                 e.buffer.push_back(ev.clone());
             }
-            let local = shard.node.name;
-            if e.remote > 0 {
-                for s in &e.subs {
-                    if s.pid.node != local && !nodes.contains(&s.pid.node) {
-                        nodes.push(s.pid.node);
-                    }
-                }
-                e.subs
-                    .iter()
-                    .filter(|s| s.pid.node == local)
-                    .map(|s| s.pid)
-                    .collect()
-            } else {
-                e.subs.iter().map(|s| s.pid).collect()
-            }
+            nodes.extend(e.remote.keys().copied());
+            e.subs.iter().map(|s| s.pid).collect()
         };
         // One network message per subscribing node, fanned out there.
         for n in nodes {
@@ -225,11 +207,14 @@ impl Events {
             let e = m
                 .get_mut(&event.name)
                 .ok_or(Error::EventUnknown(event.name))?;
-            e.subs.push(Sub { pid, link, r });
             if pid.node != shard.node.name {
-                e.remote += 1;
+                e.remote_subs.push(Sub { pid, link, r });
+                *e.remote.entry(pid.node).or_default() += 1;
+            } else {
+                e.subs.push(Sub { pid, link, r });
             }
-            let n = (e.options.notify && e.subs.len() == 1).then_some(e.owner);
+            let total = e.subs.len() + e.remote_subs.len();
+            let n = (e.options.notify && total == 1).then_some(e.owner);
             (e.buffer.iter().cloned().collect(), n)
         };
         if let Some(owner) = notify_owner {
@@ -250,12 +235,22 @@ impl Events {
         let notify_owner = {
             let mut m = self.lock();
             let Some(e) = m.get_mut(&name) else { return };
-            let before = e.subs.len();
-            e.subs.retain(|s| s.pid != pid);
+            let before = e.subs.len() + e.remote_subs.len();
             if pid.node != shard.node.name {
-                e.remote -= before - e.subs.len();
+                let n0 = e.remote_subs.len();
+                e.remote_subs.retain(|s| s.pid != pid);
+                let gone = n0 - e.remote_subs.len();
+                if let Some(n) = e.remote.get_mut(&pid.node) {
+                    *n -= gone.min(*n);
+                    if *n == 0 {
+                        e.remote.remove(&pid.node);
+                    }
+                }
+            } else {
+                e.subs.retain(|s| s.pid != pid);
             }
-            (e.options.notify && before > 0 && e.subs.is_empty()).then_some(e.owner)
+            let after = e.subs.len() + e.remote_subs.len();
+            (e.options.notify && before > 0 && after == 0).then_some(e.owner)
         };
         if let Some(owner) = notify_owner {
             let m = Message::new(MessageEventStop { name });

@@ -177,12 +177,10 @@ fn trapping() -> SpawnOptions {
 /// Runs a command on a probe and returns its outcome.
 fn run(n: &Node, p: Pid, rx: &Receiver<Seen>, c: Cmd) -> Result<String, Error> {
     n.send(p, c).unwrap();
-    loop {
-        match rx.recv_timeout(WAIT).expect("no answer from the probe") {
-            Seen::Done(r) => return r,
-            Seen::Alias(a) => return Ok(format!("{a:?}")),
-            other => panic!("expected the command's outcome, got {other:?}"),
-        }
+    match rx.recv_timeout(WAIT).expect("no answer from the probe") {
+        Seen::Done(r) => r,
+        Seen::Alias(a) => Ok(format!("{a:?}")),
+        other => panic!("expected the command's outcome, got {other:?}"),
     }
 }
 
@@ -238,7 +236,7 @@ fn remote_link_and_monitors_hear_the_target_terminate() {
             }
             Err(m) => m,
         };
-        down_name = Some(m.downcast::<MessageDownProcessId>().ok().expect("unexpected message"));
+        down_name = Some(m.downcast::<MessageDownProcessId>().expect("unexpected message"));
     }
     let exit = exit.expect("no exit signal");
     assert_eq!(exit.pid, target);
@@ -261,7 +259,7 @@ fn remote_targets_that_do_not_exist_and_demonitor() {
     let ghost = Pid::new(b.name(), 999_999_999, b.creation());
     run(&a, watcher, &wrx, Cmd::Monitor(Target::Pid(ghost))).unwrap();
     let (_, m) = next_msg(&wrx);
-    let d = m.downcast::<MessageDownPid>().ok().expect("a down message");
+    let d = m.downcast::<MessageDownPid>().expect("a down message");
     assert_eq!((d.pid, d.reason), (ghost, Reason::NoProc));
 
     let nobody = ProcessId::new(Atom::new("nobody"), b.name());
@@ -269,7 +267,6 @@ fn remote_targets_that_do_not_exist_and_demonitor() {
     let (_, m) = next_msg(&wrx);
     let x = m
         .downcast::<ergo_engine::MessageExitProcessId>()
-        .ok()
         .expect("an exit signal");
     assert_eq!((x.process_id, x.reason), (nobody, Reason::NoProc));
 
@@ -282,7 +279,7 @@ fn remote_targets_that_do_not_exist_and_demonitor() {
     };
     run(&a, watcher, &wrx, Cmd::Monitor(Target::Alias(fake))).unwrap();
     let (_, m) = next_msg(&wrx);
-    let d = m.downcast::<MessageDownAlias>().ok().expect("a down message");
+    let d = m.downcast::<MessageDownAlias>().expect("a down message");
     assert_eq!((d.alias, d.reason), (fake, Reason::NoProc));
 
     // Demonitored: the target's end is not reported.
@@ -314,7 +311,7 @@ fn deleting_a_monitored_remote_alias_reports_unregistered() {
     run(&a, watcher, &wrx, Cmd::Sync(Target::Alias(alias))).unwrap();
     run(&b, owner, &orx, Cmd::DeleteAlias(alias)).unwrap();
     let (_, m) = next_msg(&wrx);
-    let d = m.downcast::<MessageDownAlias>().ok().expect("a down message");
+    let d = m.downcast::<MessageDownAlias>().expect("a down message");
     assert_eq!((d.alias, d.reason), (alias, Reason::custom("unregistered")));
     a.stop();
     b.stop();
@@ -336,7 +333,7 @@ fn losing_the_connection_reports_no_connection_and_the_next_send_redials() {
         match m.downcast::<MessageDownPid>() {
             Ok(d) => got.push(("down", d.pid, d.reason)),
             Err(m) => {
-                let x = m.downcast::<MessageExitPid>().ok().expect("exit or down");
+                let x = m.downcast::<MessageExitPid>().expect("exit or down");
                 got.push(("exit", x.pid, x.reason));
             }
         }
@@ -403,10 +400,10 @@ fn remote_events_cross_once_per_node_and_fan_out() {
     for (i, (_, srx)) in subs.iter().enumerate() {
         let (_, m) = next_msg(srx);
         if i == 2 {
-            let x = m.downcast::<MessageExitEvent>().ok().expect("an exit signal");
+            let x = m.downcast::<MessageExitEvent>().expect("an exit signal");
             assert_eq!((x.event, x.reason), (event, Reason::custom("unregistered")));
         } else {
-            let d = m.downcast::<MessageDownEvent>().ok().expect("a down message");
+            let d = m.downcast::<MessageDownEvent>().expect("a down message");
             assert_eq!((d.event, d.reason), (event, Reason::custom("unregistered")));
         }
     }
@@ -416,7 +413,7 @@ fn remote_events_cross_once_per_node_and_fan_out() {
     let nope = Event::new(Atom::new("nope"), b.name());
     run(&a, s, &srx, Cmd::MonitorEvent(nope)).unwrap();
     let (_, m) = next_msg(&srx);
-    let d = m.downcast::<MessageDownEvent>().ok().expect("a down message");
+    let d = m.downcast::<MessageDownEvent>().expect("a down message");
     assert_eq!(d.event, nope);
     assert_eq!(d.reason, Reason::custom("unknown event"));
     a.stop();

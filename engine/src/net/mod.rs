@@ -1059,7 +1059,7 @@ impl ShardCore {
             let mut guard = self.net.borrow_mut();
             match guard.io.write_buf(conn.link) {
                 Some(buf) => {
-                    let r = encode(&conn, &target, env, prio, comp, buf);
+                    let r = encode(conn, &target, env, prio, comp, buf);
                     if buf.len() > HIGH_WATER {
                         conn.congested.store(true, Ordering::Relaxed);
                     }
@@ -1071,7 +1071,7 @@ impl ShardCore {
             // Frames for a link on another shard are encoded straight into the one buffer this
             // shard's outbound batch carries for that link.
             self.with_net_outbound(conn.shard, conn.link, |buf| {
-                encode(&conn, &target, env, prio, comp, buf)
+                encode(conn, &target, env, prio, comp, buf)
             })
         };
         if conn.congested.load(Ordering::Relaxed) {
