@@ -143,6 +143,7 @@ pub fn one_to_one(shards: usize, n: u64, cross: bool) -> Result<Outcome, Error> 
         messages: n,
         elapsed_s: (end - t0).as_secs_f64(),
         cpu_s,
+        frames_per_send: None,
     })
 }
 
@@ -178,6 +179,7 @@ pub fn n_to_n(shards: usize, n: u64) -> Result<Outcome, Error> {
         messages: n * pairs as u64,
         elapsed_s: (end - t0).as_secs_f64(),
         cpu_s: cpu1.saturating_sub(cpu0).as_secs_f64(),
+        frames_per_send: None,
     })
 }
 

@@ -9,6 +9,8 @@ use ergo_engine::{Error, NetworkOptions, Node, NodeOptions, SpawnOptions};
 
 use crate::local::{node_cpu, Go, Outcome, Receiver, Sender};
 
+/// A one-shard node; the receiving node (no `peer`) and the sending node pin their shards to
+/// different cores, as Go's benchmark runs its two nodes on all the cores it has.
 pub(crate) fn net_node(name: &str, peer: Option<&Node>) -> Result<Node, Error> {
     let mut net = NetworkOptions::new("bench");
     if let Some(p) = peer {
@@ -20,6 +22,7 @@ pub(crate) fn net_node(name: &str, peer: Option<&Node>) -> Result<Node, Error> {
         name,
         NodeOptions {
             shards: 1,
+            first_core: usize::from(peer.is_none()),
             network: Some(net),
             ..Default::default()
         },
@@ -56,6 +59,13 @@ pub fn run(pairs: usize, n: u64) -> Result<Outcome, Error> {
     for r in &receivers {
         senders.push(a.spawn(Sender { to: *r, left: n }, SpawnOptions::default())?);
     }
+    let sends = || {
+        a.network()
+            .node(b.name())
+            .and_then(|r| r.info().ok())
+            .map_or(0, |i| i.sends)
+    };
+    let sends0 = sends();
     let cpu0 = node_cpu(&b, 0)?;
     let t0 = Instant::now();
     for s in &senders {
@@ -70,9 +80,11 @@ pub fn run(pairs: usize, n: u64) -> Result<Outcome, Error> {
         end = end.max(t);
         cpu1 = cpu1.max(c);
     }
+    let sent = sends().saturating_sub(sends0);
     a.stop();
     b.stop();
     Ok(Outcome::Throughput {
+        frames_per_send: (sent > 0).then(|| (n * pairs as u64) as f64 / sent as f64),
         scenario: if pairs == 1 {
             "network-1-1"
         } else {

@@ -14,6 +14,8 @@ pub enum Outcome {
         messages: u64,
         elapsed_s: f64,
         cpu_s: f64,
+        /// Network scenarios: messages per TCP send on the sending node's links.
+        frames_per_send: Option<f64>,
     },
     /// Spawn speed and resident memory per idle process (`memusage`).
     Memory {
@@ -110,10 +112,17 @@ impl Outcome {
                 messages,
                 elapsed_s,
                 cpu_s,
-            } => json!({
-                "scenario": scenario, "messages": messages, "elapsed_s": elapsed_s,
-                "msgs_per_sec": (*messages as f64 / elapsed_s).round(), "runs": runs, "receiver_shard_cpu_s": cpu_s,
-            }),
+                frames_per_send,
+            } => {
+                let mut j = json!({
+                    "scenario": scenario, "messages": messages, "elapsed_s": elapsed_s,
+                    "msgs_per_sec": (*messages as f64 / elapsed_s).round(), "runs": runs, "receiver_shard_cpu_s": cpu_s,
+                });
+                if let Some(f) = frames_per_send {
+                    j["frames_per_send"] = json!((f * 10.0).round() / 10.0);
+                }
+                j
+            }
             Outcome::Memory {
                 processes,
                 spawn_seconds,
@@ -174,10 +183,14 @@ impl Outcome {
                 messages,
                 elapsed_s,
                 cpu_s,
+                frames_per_send,
             } => {
                 let rate = *messages as f64 / elapsed_s;
+                let batching = frames_per_send
+                    .map(|f| format!(", {f:.0} frames per TCP send"))
+                    .unwrap_or_default();
                 format!(
-                    "{scenario:<28} {messages:>12} {elapsed_s:>10.3} {:>10.2} M msg/s  (receiving shards used {cpu_s:.3} s CPU)",
+                    "{scenario:<28} {messages:>12} {elapsed_s:>10.3} {:>10.2} M msg/s  (receiving shards used {cpu_s:.3} s CPU{batching})",
                     rate / 1e6
                 )
             }

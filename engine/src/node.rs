@@ -25,8 +25,11 @@ use crate::{Actor, Error, Message, MessageOptions, Priority, Reason, SpawnOption
 pub struct NodeOptions {
     /// Number of shards (OS threads); 0 = one per available core.
     pub shards: usize,
-    /// Pin shard `i` to core `i mod cores`.
+    /// Pin shard `i` to core `(first_core + i) mod cores`.
     pub pin: bool,
+    /// The core of shard 0 when pinning (several nodes in one OS process can use different
+    /// cores).
+    pub first_core: usize,
     /// How long `stop` waits for processes to finish after asking them to shut down, before it
     /// terminates the rest by force (reason `shutdown` in both cases).
     pub stop_timeout: Duration,
@@ -41,6 +44,7 @@ impl Default for NodeOptions {
         NodeOptions {
             shards: 0,
             pin: true,
+            first_core: 0,
             stop_timeout: Duration::from_secs(5),
             log_level: crate::LogLevel::Info,
             network: None,
@@ -324,7 +328,7 @@ impl Node {
         for i in 0..n {
             let (tx, rx) = sync_channel(1);
             let s = shared.clone();
-            let pin = options.pin.then_some(i % cores);
+            let pin = options.pin.then_some((options.first_core + i) % cores);
             let h = std::thread::Builder::new()
                 .name(format!("ergo-shard-{i}"))
                 .spawn(move || shard::shard_main(s, i, pin, tx))?;

@@ -131,9 +131,9 @@ impl NetworkOptions {
 /// A link whose unsent bytes exceed this is congested: processes sending into it pause after
 /// their handler until it is drained below [`LOW_WATER`] (memory stays bounded when senders
 /// outrun the network).
-pub(crate) const HIGH_WATER: usize = 4 << 20;
+pub(crate) const HIGH_WATER: usize = 1 << 20;
 /// See [`HIGH_WATER`].
-pub(crate) const LOW_WATER: usize = 1 << 20;
+pub(crate) const LOW_WATER: usize = 256 << 10;
 /// How often a shard with paused senders looks at their connections while idle.
 pub(crate) const PAUSE_POLL: Duration = Duration::from_micros(200);
 /// Frames of one link handled per loop iteration; the rest wait in the receive buffer (and
