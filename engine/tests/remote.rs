@@ -34,6 +34,8 @@ enum Cmd {
     DeleteAlias(Alias),
     Compress(Compression),
     Send(Target, String),
+    /// Sends 0..n as `i64`.
+    SendMany(Target, i64),
     Stop(Reason),
 }
 
@@ -116,6 +118,13 @@ impl Actor for Probe {
                 Ok(String::new())
             }
             Cmd::Send(t, s) => text(ctx.send(t, s)),
+            Cmd::SendMany(t, n) => {
+                let mut r = Ok(());
+                for i in 0..n {
+                    r = r.and(ctx.send(t, i));
+                }
+                text(r)
+            }
             Cmd::Stop(r) => return Err(r),
         };
         self.tell(Seen::Done(done));
@@ -593,6 +602,55 @@ fn a_process_with_compression_sends_compressed_frames() {
     run(&a, p, &prx, Cmd::Send(Target::Pid(target), big.clone())).unwrap();
     let _ = next_msg(&trx);
     assert!(rn.info().unwrap().bytes_out - before > big.len() as u64);
+    a.stop();
+    b.stop();
+}
+
+#[test]
+fn a_connection_is_a_pool_of_links_and_each_sender_keeps_its_order() {
+    let (a, b) = pair("pl", 0);
+    let info = a.network().node(b.name()).unwrap().info().unwrap();
+    assert_eq!(info.pool_size, 3, "the dialer joins the links the acceptor asks for");
+    let deadline = std::time::Instant::now() + WAIT;
+    while b.network().node(a.name()).unwrap().info().unwrap().pool_size != 3 {
+        assert!(std::time::Instant::now() < deadline, "the acceptor never saw 3 links");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    // Eight senders (spread over the links by their PIDs), one receiver.
+    let (sink, srx) = probe(&b, SpawnOptions::default());
+    let mut senders = Vec::new();
+    for _ in 0..8 {
+        senders.push(probe(&a, SpawnOptions::default()));
+    }
+    const N: i64 = 2000;
+    for (p, _) in &senders {
+        a.send(*p, Cmd::SendMany(Target::Pid(sink), N)).unwrap();
+    }
+    for (_, prx) in &senders {
+        assert!(matches!(prx.recv_timeout(WAIT), Ok(Seen::Done(Ok(_)))));
+    }
+    let mut next: std::collections::HashMap<Pid, i64> = Default::default();
+    for _ in 0..(N * senders.len() as i64) {
+        let (from, m) = next_msg(&srx);
+        let i = m.downcast::<i64>().expect("a number");
+        let want = next.entry(from).or_insert(0);
+        assert_eq!(i, *want, "out of order from {from:?}");
+        *want += 1;
+    }
+    assert_eq!(next.len(), senders.len());
+    assert!(next.values().all(|&n| n == N));
+
+    // One broken link takes the connection down; the next message dials a new pool.
+    assert!(b.network().node(a.name()).unwrap().disconnect());
+    let deadline = std::time::Instant::now() + WAIT;
+    while a.is_connected(b.name()) {
+        assert!(std::time::Instant::now() < deadline, "the dialer kept a broken connection");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (p, prx) = &senders[0];
+    run(&a, *p, prx, Cmd::Sync(Target::Pid(sink))).unwrap();
+    assert_eq!(a.network().node(b.name()).unwrap().info().unwrap().pool_size, 3);
     a.stop();
     b.stop();
 }

@@ -578,9 +578,17 @@ impl Network {
             return;
         };
         for c in links {
-            let link = c.link;
+            let c = c.clone();
             node.shards[c.shard].publish(vec![Item::Run(Box::new(move |core: &std::rc::Rc<ShardCore>| {
-                core.net_close(link);
+                // Only if the slot still holds this link (a closed link's slot is reused).
+                let same = core
+                    .net_links
+                    .borrow()
+                    .get(&c.link.0)
+                    .is_some_and(|l| Arc::ptr_eq(l, &c));
+                if same {
+                    core.net_close(c.link);
+                }
             }))]);
         }
     }
