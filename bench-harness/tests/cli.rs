@@ -109,6 +109,10 @@ fn run_prints_one_json_object_per_scenario_line_and_draws_charts() {
         );
         assert!(v["messages"].as_u64().unwrap() > 0);
     }
+    for s in ["network-1-1", "network-n-n"] {
+        has_numbers(&by_name[s], &["frames_per_send"]);
+        assert!(by_name[s]["frames_per_send"].as_f64().unwrap() >= 1.0);
+    }
     has_numbers(
         &by_name["memusage"],
         &["processes", "spawn_seconds", "bytes_per_process"],

@@ -483,7 +483,8 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
         if let Err(reason) = r {
             break reason;
         }
-        if shard.net_pause.replace(false) {
+        if shard.net_pause.get() {
+            shard.net_pause.set(false);
             // It sent into a congested connection: wait until that drains.
             NetPause {
                 shard: &shard,
