@@ -312,26 +312,13 @@ impl Context {
         timeout: Duration,
     ) -> Result<Pid, Error> {
         let (node, name) = (node.into(), name.into());
-        let r = self.make_ref();
-        {
-            let mut e = self.cell.ext();
-            e.awaiting = Some(r);
-            e.reply = None;
-        }
         let me = self.pid();
-        let n = self.node();
-        if let Err(e) = crate::net::api::send_spawn(&n, node, me, me, me, r, name, &options, args) {
-            self.cell.ext().awaiting = None;
-            return Err(e);
-        }
-        let res = self.wait_reply(r, timeout).await;
-        if res.is_err() {
-            if let Some(net) = self.shard.node.network.get() {
-                net.remote.forget_request(&r);
-            }
-        }
-        res?.downcast::<Pid>()
-            .map_err(|_| Error::Network("malformed spawn result".into()))
+        self.remote_request(timeout, |n, r| {
+            crate::net::api::send_spawn(n, node, me, me, me, r, name, &options, args)
+        })
+        .await?
+        .downcast::<Pid>()
+        .map_err(|_| Error::Network("malformed spawn result".into()))
     }
 
     /// Starts the application `name` on node `node` (enabled there for remote start) in
@@ -344,16 +331,29 @@ impl Context {
         timeout: Duration,
     ) -> Result<(), Error> {
         let (node, name) = (node.into(), name.into());
+        let me = self.pid();
+        let core = self.shard.node.node_pid();
+        self.remote_request(timeout, |n, r| {
+            crate::net::api::send_app_start(n, node, me, core, r, name, mode)
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Sends a request to another node (with `send`) whose answer comes back as the response
+    /// to a fresh ref, and waits for it.
+    async fn remote_request(
+        &mut self,
+        timeout: Duration,
+        send: impl FnOnce(&Node, Ref) -> Result<(), Error>,
+    ) -> Result<Message, Error> {
         let r = self.make_ref();
         {
             let mut e = self.cell.ext();
             e.awaiting = Some(r);
             e.reply = None;
         }
-        let me = self.pid();
-        let n = self.node();
-        let core = self.shard.node.node_pid();
-        if let Err(e) = crate::net::api::send_app_start(&n, node, me, core, r, name, mode) {
+        if let Err(e) = send(&self.node(), r) {
             self.cell.ext().awaiting = None;
             return Err(e);
         }
@@ -363,7 +363,7 @@ impl Context {
                 net.remote.forget_request(&r);
             }
         }
-        res.map(|_| ())
+        res
     }
 
     /// Sets how this process's messages to other nodes are compressed.

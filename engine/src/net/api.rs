@@ -382,28 +382,12 @@ pub(crate) fn send_spawn(
     options: &SpawnOptions,
     args: Vec<Value>,
 ) -> Result<(), Error> {
-    let net = node
-        .0
-        .network
-        .get()
-        .ok_or(Error::NoConnection(peer))?;
     let m = MessageSpawn {
         name,
         options: spawn_options(parent, leader, options, args),
         reference: r,
     };
-    net.remote.expect_reply(peer, r, from, true);
-    let sent = net.send_from_outside(peer, true, move |conn: &Conn, buf: &mut Vec<u8>| {
-        conn.codec
-            .control(0, 0, &m, buf)
-            .map(|_| ())
-            .map_err(|e| Fail::Network(e.to_string()))
-    });
-    if let Err(e) = sent {
-        net.remote.forget_request(&r);
-        return Err(e.into());
-    }
-    Ok(())
+    send_request(node, peer, from, r, true, m)
 }
 
 /// Sends an application start request whose result answers `r` at `from`.
@@ -416,11 +400,6 @@ pub(crate) fn send_app_start(
     name: Atom,
     mode: Option<ApplicationMode>,
 ) -> Result<(), Error> {
-    let net = node
-        .0
-        .network
-        .get()
-        .ok_or(Error::NoConnection(peer))?;
     let m = MessageApplicationStart {
         name,
         mode: WireMode(match mode {
@@ -435,7 +414,24 @@ pub(crate) fn send_app_start(
         },
         reference: r,
     };
-    net.remote.expect_reply(peer, r, from, false);
+    send_request(node, peer, from, r, false, m)
+}
+
+/// Sends a request (199) whose `MessageResult` goes to `from` as the response to `r`.
+fn send_request<T: ergo_edf::registry::Registered>(
+    node: &Node,
+    peer: Atom,
+    from: Pid,
+    r: Ref,
+    spawn: bool,
+    m: T,
+) -> Result<(), Error> {
+    let net = node
+        .0
+        .network
+        .get()
+        .ok_or(Error::NoConnection(peer))?;
+    net.remote.expect_reply(peer, r, from, spawn);
     let sent = net.send_from_outside(peer, true, move |conn: &Conn, buf: &mut Vec<u8>| {
         conn.codec
             .control(0, 0, &m, buf)
