@@ -97,8 +97,15 @@ impl Context {
     /// Logs at `level` through `tracing`, with this process's PID and name as fields, if
     /// `level` passes the process's level. Returns whether the message was emitted.
     ///
-    /// ```ignore
-    /// ctx.log(LogLevel::Info, format_args!("started with {} workers", n));
+    /// ```
+    /// use ergo_engine::{Actor, Context, HandleResult, LogLevel};
+    /// struct Pool { workers: usize }
+    /// impl Actor for Pool {
+    ///     fn init(&mut self, ctx: &mut Context) -> HandleResult {
+    ///         ctx.log(LogLevel::Info, format_args!("started with {} workers", self.workers));
+    ///         Ok(())
+    ///     }
+    /// }
     /// ```
     pub fn log(&self, level: crate::LogLevel, args: std::fmt::Arguments<'_>) -> bool {
         let pid = self.pid();
