@@ -203,10 +203,56 @@ impl Default for TlsDialOptions {
     }
 }
 
+/// ECDSA over P-521 with SHA-512: the signatures of Go Ergo's generated certificates (its
+/// `GenerateSelfSignedCert` makes P-521 keys), which `ring` cannot check. Verification only
+/// (RustCrypto's `p521`): we can dial such acceptors, not serve with such a key.
+#[derive(Debug)]
+struct EcdsaP521Sha512;
+
+impl rustls::pki_types::SignatureVerificationAlgorithm for EcdsaP521Sha512 {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), rustls::pki_types::InvalidSignature> {
+        use p521::ecdsa::signature::Verifier;
+        let bad = |_| rustls::pki_types::InvalidSignature;
+        let key = p521::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(bad)?;
+        let sig = p521::ecdsa::Signature::from_der(signature).map_err(bad)?;
+        key.verify(message, &sig).map_err(bad)
+    }
+
+    fn public_key_alg_id(&self) -> rustls::pki_types::AlgorithmIdentifier {
+        rustls::pki_types::alg_id::ECDSA_P521
+    }
+
+    fn signature_alg_id(&self) -> rustls::pki_types::AlgorithmIdentifier {
+        rustls::pki_types::alg_id::ECDSA_SHA512
+    }
+}
+
+static P521_SHA512: EcdsaP521Sha512 = EcdsaP521Sha512;
+static P521_ALGS: [&dyn rustls::pki_types::SignatureVerificationAlgorithm; 1] = [&P521_SHA512];
+
+/// `ring`'s provider, plus P-521 signature verification.
 fn provider() -> Arc<CryptoProvider> {
     static P: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
-    P.get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()))
-        .clone()
+    P.get_or_init(|| {
+        let mut p = rustls::crypto::ring::default_provider();
+        let base = p.signature_verification_algorithms;
+        let mut all = base.all.to_vec();
+        all.push(&P521_SHA512);
+        let mut mapping = base.mapping.to_vec();
+        mapping.push((SignatureScheme::ECDSA_NISTP521_SHA512, &P521_ALGS));
+        // Made once per process and kept: the provider wants `'static` tables.
+        p.signature_verification_algorithms = rustls::crypto::WebPkiSupportedAlgorithms {
+            all: Box::leak(all.into_boxed_slice()),
+            mapping: Box::leak(mapping.into_boxed_slice()),
+        };
+        Arc::new(p)
+    })
+    .clone()
 }
 
 /// An acceptor's TLS: its rustls configuration and the fingerprint its digests bind.
@@ -347,6 +393,33 @@ mod tests {
         })
         .unwrap();
         assert!(format!("{c:?}").contains("fingerprint"));
+    }
+
+    /// A P-521 certificate and a SHA-512 signature by its key, made with OpenSSL (as Go Ergo's
+    /// generated certificates are P-521).
+    #[test]
+    fn p521_signatures_of_go_style_certificates_verify() {
+        use rustls::pki_types::SignatureVerificationAlgorithm;
+        let cert_pem = include_bytes!("../../tests/fixtures/p521-cert.pem");
+        let cert = CertificateDer::from_pem_slice(cert_pem).unwrap();
+        let msg = include_bytes!("../../tests/fixtures/p521-message.txt");
+        let sig = include_bytes!("../../tests/fixtures/p521-message.sig");
+        // The subject public key: the last 133 bytes of its SPKI are the uncompressed point.
+        let spki = include_bytes!("../../tests/fixtures/p521-spki.der");
+        let point = &spki[spki.len() - 133..];
+        assert_eq!(point[0], 0x04);
+        P521_SHA512.verify_signature(point, msg, sig).unwrap();
+        let mut tampered = msg.to_vec();
+        tampered[0] ^= 1;
+        assert!(P521_SHA512.verify_signature(point, &tampered, sig).is_err());
+        assert!(P521_SHA512.verify_signature(point, msg, &sig[1..]).is_err());
+        // Offered in handshakes, and found for the certificate's key by rustls.
+        let algs = provider().signature_verification_algorithms;
+        assert!(algs
+            .supported_schemes()
+            .contains(&SignatureScheme::ECDSA_NISTP521_SHA512));
+        // The key is the certificate's own (its SPKI is inside the certificate).
+        assert!(cert.windows(spki.len()).any(|w| w == &spki[..]));
     }
 
     #[test]
