@@ -466,6 +466,13 @@ impl LinkIo {
         }
     }
 
+    /// Frees a closed link's slot (and its socket) if the kernel holds none of its buffers: for
+    /// a link closed while nothing was in flight, which no completion will reclaim. Call it
+    /// once its `Closed` event is handled (the slot may be reused right after).
+    pub(crate) fn reclaim_idle(&mut self, id: LinkId) {
+        self.reclaim(id.0);
+    }
+
     /// Closes a link: pending bytes are dropped, operations in flight are cut short, and a
     /// `Closed` event follows (now if nothing is in flight).
     pub(crate) fn close(&mut self, id: LinkId, events: &mut Vec<LinkEvent>) {
@@ -558,6 +565,25 @@ mod tests {
             }
         }
         panic!("timed out");
+    }
+
+    #[test]
+    fn a_link_closed_with_nothing_in_flight_gives_back_its_slot_and_socket() {
+        let mut io = LinkIo::new(4096);
+        let (a, mut b) = pair();
+        let id = io.insert(OwnedFd::from(a), None);
+        // Held: no read armed, nothing to send, so no completion will ever come for it.
+        io.hold(id, true);
+        let mut events = Vec::new();
+        io.close(id, &mut events);
+        assert!(matches!(events.as_slice(), [LinkEvent::Closed(l, _)] if *l == id));
+        io.reclaim_idle(id);
+        // The socket is closed (the peer reads EOF) and the slot is reused.
+        let mut buf = [0u8; 1];
+        b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(b.read(&mut buf).unwrap(), 0);
+        let (c, _d) = pair();
+        assert_eq!(io.insert(OwnedFd::from(c), None), id);
     }
 
     #[test]

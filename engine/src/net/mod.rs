@@ -1431,6 +1431,8 @@ impl ShardCore {
                             self.net_node_down(peer);
                         }
                     }
+                    // A link closed with nothing in flight is not reclaimed by a completion.
+                    self.net.borrow_mut().io.reclaim_idle(link);
                 }
             }
         }
