@@ -212,7 +212,9 @@ fn insert(
     Ok(info)
 }
 
-fn native_decode<T: Registered>(dec: &mut Decoder<'_>) -> Result<Box<dyn Any + Send + Sync>, DecodeError> {
+fn native_decode<T: Registered>(
+    dec: &mut Decoder<'_>,
+) -> Result<Box<dyn Any + Send + Sync>, DecodeError> {
     Ok(Box::new(T::decode_body(dec)?))
 }
 

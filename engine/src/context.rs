@@ -288,7 +288,13 @@ impl Context {
         // The ack comes back as `[delivery ID, 0, 0]` with our node and creation.
         let fresh = self.make_ref();
         let r = Ref {
-            id: [fresh.id[0].wrapping_add(fresh.id[1]).wrapping_add(fresh.id[2]), 0, 0],
+            id: [
+                fresh.id[0]
+                    .wrapping_add(fresh.id[1])
+                    .wrapping_add(fresh.id[2]),
+                0,
+                0,
+            ],
             ..fresh
         };
         {
@@ -810,10 +816,12 @@ impl Context {
     /// terminates, they get its reason.
     pub fn unregister_event(&mut self, name: impl Into<Atom>) -> Result<(), Error> {
         let name = name.into();
-        self.shard
-            .node
-            .events
-            .unregister(&self.shard, name, self.pid(), Reason::custom("unregistered"))?;
+        self.shard.node.events.unregister(
+            &self.shard,
+            name,
+            self.pid(),
+            Reason::custom("unregistered"),
+        )?;
         self.cell.ext().events_owned.retain(|e| *e != name);
         Ok(())
     }
@@ -878,7 +886,8 @@ impl Context {
     pub fn unsubscribe_event(&mut self, event: Event) {
         if event.node != self.shard.node.name {
             let me = self.pid();
-            self.shard.net_unwatch(RemoteTarget::Event(event), me, false);
+            self.shard
+                .net_unwatch(RemoteTarget::Event(event), me, false);
             self.shard.net_unwatch(RemoteTarget::Event(event), me, true);
             return;
         }

@@ -582,7 +582,10 @@ impl Node {
                     return Err(Error::NoConnection(a.node));
                 }
                 // An ID from outside may name a shard this node does not have.
-                let shard = s.shards.get(shard::shard_of(a.id[0])).ok_or(Error::ProcessUnknown)?;
+                let shard = s
+                    .shards
+                    .get(shard::shard_of(a.id[0]))
+                    .ok_or(Error::ProcessUnknown)?;
                 shard.publish(vec![Item::DeliverAlias(Box::new((a, prio, env)))]);
                 return Ok(());
             }
@@ -593,7 +596,10 @@ impl Node {
         if pid.creation != s.creation || pid.id < shard::FIRST_ID {
             return Err(Error::ProcessUnknown);
         }
-        let shard = s.shards.get(shard::shard_of(pid.id)).ok_or(Error::ProcessUnknown)?;
+        let shard = s
+            .shards
+            .get(shard::shard_of(pid.id))
+            .ok_or(Error::ProcessUnknown)?;
         shard.publish(vec![Item::Deliver {
             to: pid.id,
             prio,

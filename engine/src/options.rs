@@ -59,15 +59,20 @@ impl Compression {
     /// The codec's options, if compression is on.
     pub(crate) fn wire(&self) -> Option<ergo_proto::connection::CompressionOptions> {
         use ergo_proto::compression::Algorithm;
-        self.enable.then(|| ergo_proto::connection::CompressionOptions {
-            algorithm: match self.kind {
-                CompressionKind::Gzip => Algorithm::Gzip,
-                CompressionKind::Zlib => Algorithm::Zlib,
-                CompressionKind::Lzw => Algorithm::Lzw,
-            },
-            level: isize::from(self.level.min(2)),
-            threshold: if self.threshold == 0 { 1024 } else { self.threshold.max(1024) },
-        })
+        self.enable
+            .then(|| ergo_proto::connection::CompressionOptions {
+                algorithm: match self.kind {
+                    CompressionKind::Gzip => Algorithm::Gzip,
+                    CompressionKind::Zlib => Algorithm::Zlib,
+                    CompressionKind::Lzw => Algorithm::Lzw,
+                },
+                level: isize::from(self.level.min(2)),
+                threshold: if self.threshold == 0 {
+                    1024
+                } else {
+                    self.threshold.max(1024)
+                },
+            })
     }
 }
 

@@ -958,7 +958,8 @@ impl ShardCore {
             if !self.net_paused.borrow().is_empty() {
                 // Processes wait for a congested connection, possibly drained by another
                 // shard: look again soon.
-                timeout = Some(timeout.map_or(crate::net::PAUSE_POLL, |t| t.min(crate::net::PAUSE_POLL)));
+                timeout =
+                    Some(timeout.map_or(crate::net::PAUSE_POLL, |t| t.min(crate::net::PAUSE_POLL)));
             }
             if timeout != Some(Duration::ZERO) {
                 if let Err(e) = ring.park(timeout) {

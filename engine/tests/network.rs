@@ -179,7 +179,10 @@ fn messages_without_an_edf_mapping_are_refused_locally() {
     struct NotWire;
     // From outside a process the send is routed by a shard; a call hears the error from there.
     let r = a.call(echo, NotWire, WAIT);
-    assert!(matches!(&r, Err(Error::Network(e)) if e.contains("no encoder")), "{r:?}");
+    assert!(
+        matches!(&r, Err(Error::Network(e)) if e.contains("no encoder")),
+        "{r:?}"
+    );
     a.stop();
     b.stop();
 }

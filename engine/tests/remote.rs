@@ -245,13 +245,19 @@ fn remote_link_and_monitors_hear_the_target_terminate() {
             }
             Err(m) => m,
         };
-        down_name = Some(m.downcast::<MessageDownProcessId>().expect("unexpected message"));
+        down_name = Some(
+            m.downcast::<MessageDownProcessId>()
+                .expect("unexpected message"),
+        );
     }
     let exit = exit.expect("no exit signal");
     assert_eq!(exit.pid, target);
     assert_eq!(exit.reason, Reason::custom("boom"));
     let down_pid = down_pid.expect("no down for the PID");
-    assert_eq!((down_pid.pid, down_pid.reason), (target, Reason::custom("boom")));
+    assert_eq!(
+        (down_pid.pid, down_pid.reason),
+        (target, Reason::custom("boom"))
+    );
     let down_name = down_name.expect("no down for the name");
     assert_eq!(down_name.process_id, name);
     assert_eq!(down_name.reason, Reason::custom("boom"));
@@ -376,7 +382,11 @@ fn remote_events_cross_once_per_node_and_fan_out() {
     // Three subscribers on `a`: each gets the producer's buffer (the last two) on subscribing.
     let mut subs = Vec::new();
     for i in 0..3 {
-        let opts = if i == 2 { trapping() } else { SpawnOptions::default() };
+        let opts = if i == 2 {
+            trapping()
+        } else {
+            SpawnOptions::default()
+        };
         let (s, srx) = probe(&a, opts);
         let cmd = if i == 2 {
             Cmd::LinkEvent(event)
@@ -447,9 +457,15 @@ impl Actor for Worker {
 #[test]
 fn remote_spawn_from_the_node_api_and_from_a_process() {
     let (a, b) = pair("sp", NetworkFlags::REMOTE_SPAWN);
-    b.network().enable_spawn("worker", |_args| Worker, &[]).unwrap();
     b.network()
-        .enable_spawn("only-for-others", |_args| Worker, &[Atom::new("someone@else")])
+        .enable_spawn("worker", |_args| Worker, &[])
+        .unwrap();
+    b.network()
+        .enable_spawn(
+            "only-for-others",
+            |_args| Worker,
+            &[Atom::new("someone@else")],
+        )
         .unwrap();
     let rn = a.network().get_node(b.name()).unwrap();
     assert_eq!(rn.creation(), b.creation());
@@ -481,7 +497,9 @@ fn remote_spawn_from_the_node_api_and_from_a_process() {
 
     // A node that did not enable remote spawn in its flags does not answer (as Go).
     let (c, d) = pair("ns", 0);
-    d.network().enable_spawn("worker", |_args| Worker, &[]).unwrap();
+    d.network()
+        .enable_spawn("worker", |_args| Worker, &[])
+        .unwrap();
     let (p, prx) = probe(&c, SpawnOptions::default());
     let r = run(
         &c,
@@ -552,7 +570,12 @@ fn important_delivery_confirms_or_says_why_not() {
     let (a, b) = pair("im", 0);
     let (target, trx) = probe(&b, SpawnOptions::default().register("here"));
     let (p, prx) = probe(&a, SpawnOptions::default());
-    let ok = run(&a, p, &prx, Cmd::Important(Target::Pid(target), "hello".into()));
+    let ok = run(
+        &a,
+        p,
+        &prx,
+        Cmd::Important(Target::Pid(target), "hello".into()),
+    );
     assert_eq!(ok, Ok("()".into()));
     let (_, m) = next_msg(&trx);
     assert_eq!(m.downcast::<String>().ok().as_deref(), Some("hello"));
@@ -561,10 +584,20 @@ fn important_delivery_confirms_or_says_why_not() {
     let r = run(&a, p, &prx, Cmd::Important(Target::Pid(ghost), "x".into()));
     assert_eq!(r, Err(Error::ProcessUnknown));
     let nobody = ProcessId::new(Atom::new("nobody"), b.name());
-    let r = run(&a, p, &prx, Cmd::Important(Target::ProcessId(nobody), "x".into()));
+    let r = run(
+        &a,
+        p,
+        &prx,
+        Cmd::Important(Target::ProcessId(nobody), "x".into()),
+    );
     assert_eq!(r, Err(Error::ProcessUnknown));
     let here = ProcessId::new(Atom::new("here"), b.name());
-    let r = run(&a, p, &prx, Cmd::Important(Target::ProcessId(here), "y".into()));
+    let r = run(
+        &a,
+        p,
+        &prx,
+        Cmd::Important(Target::ProcessId(here), "y".into()),
+    );
     assert_eq!(r, Ok("()".into()));
     a.stop();
     b.stop();
@@ -577,7 +610,11 @@ fn a_process_with_compression_sends_compressed_frames() {
     let (p, prx) = probe(&a, SpawnOptions::default());
     let big = "compressible ".repeat(5_000); // 65 000 bytes: under EDF's string limit
     let rn = a.network().node(b.name()).unwrap();
-    for kind in [CompressionKind::Gzip, CompressionKind::Zlib, CompressionKind::Lzw] {
+    for kind in [
+        CompressionKind::Gzip,
+        CompressionKind::Zlib,
+        CompressionKind::Lzw,
+    ] {
         let c = Compression {
             enable: true,
             threshold: 1024,
@@ -610,10 +647,24 @@ fn a_process_with_compression_sends_compressed_frames() {
 fn a_connection_is_a_pool_of_links_and_each_sender_keeps_its_order() {
     let (a, b) = pair("pl", 0);
     let info = a.network().node(b.name()).unwrap().info().unwrap();
-    assert_eq!(info.pool_size, 3, "the dialer joins the links the acceptor asks for");
+    assert_eq!(
+        info.pool_size, 3,
+        "the dialer joins the links the acceptor asks for"
+    );
     let deadline = std::time::Instant::now() + WAIT;
-    while b.network().node(a.name()).unwrap().info().unwrap().pool_size != 3 {
-        assert!(std::time::Instant::now() < deadline, "the acceptor never saw 3 links");
+    while b
+        .network()
+        .node(a.name())
+        .unwrap()
+        .info()
+        .unwrap()
+        .pool_size
+        != 3
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the acceptor never saw 3 links"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 
@@ -645,12 +696,23 @@ fn a_connection_is_a_pool_of_links_and_each_sender_keeps_its_order() {
     assert!(b.network().node(a.name()).unwrap().disconnect());
     let deadline = std::time::Instant::now() + WAIT;
     while a.is_connected(b.name()) {
-        assert!(std::time::Instant::now() < deadline, "the dialer kept a broken connection");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dialer kept a broken connection"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     let (p, prx) = &senders[0];
     run(&a, *p, prx, Cmd::Sync(Target::Pid(sink))).unwrap();
-    assert_eq!(a.network().node(b.name()).unwrap().info().unwrap().pool_size, 3);
+    assert_eq!(
+        a.network()
+            .node(b.name())
+            .unwrap()
+            .info()
+            .unwrap()
+            .pool_size,
+        3
+    );
     a.stop();
     b.stop();
 }

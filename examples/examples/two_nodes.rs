@@ -49,7 +49,11 @@ impl Actor for Counter {
             self.orders += order.quantity;
             println!("shop:  {} x {} from {from}", order.quantity, order.item);
             let token = self.token.unwrap_or_default();
-            ctx.send_event("sales", token, format!("sold {} {}", order.quantity, order.item))?;
+            ctx.send_event(
+                "sales",
+                token,
+                format!("sold {} {}", order.quantity, order.item),
+            )?;
         }
         Ok(())
     }
@@ -77,7 +81,10 @@ impl Actor for Worker {
         req: Message,
     ) -> Result<Option<Message>, Reason> {
         let who = req.downcast::<String>().unwrap_or_default();
-        Ok(Some(Message::new(format!("hello {who}, from {}", ctx.pid()))))
+        Ok(Some(Message::new(format!(
+            "hello {who}, from {}",
+            ctx.pid()
+        ))))
     }
 }
 
@@ -88,7 +95,12 @@ struct Watcher(Mutex<Sender<String>>);
 struct Watch(ProcessId);
 
 impl Actor for Watcher {
-    async fn handle_message(&mut self, ctx: &mut Context, _from: Pid, msg: Message) -> HandleResult {
+    async fn handle_message(
+        &mut self,
+        ctx: &mut Context,
+        _from: Pid,
+        msg: Message,
+    ) -> HandleResult {
         let msg = match msg.downcast::<Watch>() {
             Ok(Watch(counter)) => {
                 ctx.monitor(counter)?;
@@ -98,17 +110,22 @@ impl Actor for Watcher {
             Err(msg) => msg,
         };
         if let Ok(down) = msg.downcast::<MessageDownProcessId>() {
-            let _ = self.0.lock().unwrap().send(format!(
-                "the counter went away: {}",
-                down.reason
-            ));
+            let _ = self
+                .0
+                .lock()
+                .unwrap()
+                .send(format!("the counter went away: {}", down.reason));
         }
         Ok(())
     }
 
     async fn handle_event(&mut self, _ctx: &mut Context, ev: MessageEvent) -> HandleResult {
         if let Some(s) = ev.downcast_ref::<String>() {
-            let _ = self.0.lock().unwrap().send(format!("event {}: {s}", ev.event.name));
+            let _ = self
+                .0
+                .lock()
+                .unwrap()
+                .send(format!("event {}: {s}", ev.event.name));
         }
         Ok(())
     }
@@ -150,7 +167,9 @@ fn buyer() {
     let watcher = buyer
         .spawn(Watcher(Mutex::new(tx)), SpawnOptions::default())
         .expect("spawn the watcher");
-    buyer.send(watcher, Watch(counter)).expect("tell the watcher");
+    buyer
+        .send(watcher, Watch(counter))
+        .expect("tell the watcher");
     // Let the subscription reach the shop before the orders do.
     std::thread::sleep(Duration::from_millis(300));
 
@@ -164,14 +183,20 @@ fn buyer() {
     let total = buyer
         .call(counter, "how many?".to_string(), Duration::from_secs(5))
         .expect("call the counter");
-    println!("buyer: the shop has {} items ordered", total.downcast::<i64>().unwrap_or(-1));
+    println!(
+        "buyer: the shop has {} items ordered",
+        total.downcast::<i64>().unwrap_or(-1)
+    );
     for _ in 0..2 {
         if let Ok(line) = rx.recv_timeout(Duration::from_secs(5)) {
             println!("buyer: {line}");
         }
     }
 
-    let remote = buyer.network().get_node(shop).expect("connected to the shop");
+    let remote = buyer
+        .network()
+        .get_node(shop)
+        .expect("connected to the shop");
     println!(
         "buyer: {} runs {} {}, up {} s",
         remote.name(),

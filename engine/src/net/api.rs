@@ -63,11 +63,9 @@ impl Network {
     }
 
     fn inner(&self) -> Result<&Arc<super::Network>, Error> {
-        self.node
-            .0
-            .network
-            .get()
-            .ok_or(Error::Network("the network of this node is disabled".into()))
+        self.node.0.network.get().ok_or(Error::Network(
+            "the network of this node is disabled".into(),
+        ))
     }
 
     /// Whether the node takes part in a network.
@@ -142,7 +140,12 @@ impl Network {
     /// empty, otherwise only those. The node must announce remote spawn in its flags
     /// (`NetworkFlags::REMOTE_SPAWN`); Go nodes that do not get no answer.
     /// `factory` gets the arguments the requester passed.
-    pub fn enable_spawn<A, F>(&self, name: impl Into<Atom>, factory: F, nodes: &[Atom]) -> Result<(), Error>
+    pub fn enable_spawn<A, F>(
+        &self,
+        name: impl Into<Atom>,
+        factory: F,
+        nodes: &[Atom],
+    ) -> Result<(), Error>
     where
         A: Actor,
         F: Fn(&[Value]) -> A + Send + Sync + 'static,
@@ -170,7 +173,11 @@ impl Network {
 
     /// Lets peers start the (loaded) application `name`: any peer when `nodes` is empty. The
     /// node must announce `NetworkFlags::REMOTE_APPLICATION_START`.
-    pub fn enable_application_start(&self, name: impl Into<Atom>, nodes: &[Atom]) -> Result<(), Error> {
+    pub fn enable_application_start(
+        &self,
+        name: impl Into<Atom>,
+        nodes: &[Atom],
+    ) -> Result<(), Error> {
         let nodes = (!nodes.is_empty()).then(|| nodes.to_vec());
         self.inner()?
             .remote
@@ -225,7 +232,9 @@ impl RemoteNode {
 
     /// The version the peer announced.
     pub fn version(&self) -> Version {
-        self.conn().map(|c| c.peer_version.clone()).unwrap_or_default()
+        self.conn()
+            .map(|c| c.peer_version.clone())
+            .unwrap_or_default()
     }
 
     /// Seconds since the peer started.
@@ -277,7 +286,12 @@ impl RemoteNode {
     }
 
     /// Spawns the process the peer enabled for remote spawn under `name`.
-    pub fn spawn(&self, name: impl Into<Atom>, options: SpawnOptions, args: Vec<Value>) -> Result<Pid, Error> {
+    pub fn spawn(
+        &self,
+        name: impl Into<Atom>,
+        options: SpawnOptions,
+        args: Vec<Value>,
+    ) -> Result<Pid, Error> {
         self.spawn_inner(name.into(), options, args)
     }
 
@@ -292,20 +306,31 @@ impl RemoteNode {
         self.spawn_inner(name.into(), options.register(register), args)
     }
 
-    fn spawn_inner(&self, name: Atom, options: SpawnOptions, args: Vec<Value>) -> Result<Pid, Error> {
+    fn spawn_inner(
+        &self,
+        name: Atom,
+        options: SpawnOptions,
+        args: Vec<Value>,
+    ) -> Result<Pid, Error> {
         let peer = self.peer;
         let core = self.node.0.node_pid();
         // The answer comes to the external caller; the parent the peer records is the node.
-        let m = self.node.external_request(DEFAULT_REQUEST_TIMEOUT, move |node, from, r| {
-            send_spawn(node, peer, from, core, core, r, name, &options, args)
-        })?;
+        let m = self
+            .node
+            .external_request(DEFAULT_REQUEST_TIMEOUT, move |node, from, r| {
+                send_spawn(node, peer, from, core, core, r, name, &options, args)
+            })?;
         m.downcast::<Pid>()
             .map_err(|_| Error::Network("malformed spawn result".into()))
     }
 
     /// Starts the application `name` on the peer (enabled there for remote start), in `mode`
     /// (`None`: the application's own).
-    pub fn application_start(&self, name: impl Into<Atom>, mode: Option<ApplicationMode>) -> Result<(), Error> {
+    pub fn application_start(
+        &self,
+        name: impl Into<Atom>,
+        mode: Option<ApplicationMode>,
+    ) -> Result<(), Error> {
         let peer = self.peer;
         let name = name.into();
         let core = self.node.0.node_pid();
@@ -343,7 +368,12 @@ impl RemoteNode {
 }
 
 /// The wire options of a spawn request.
-fn spawn_options(from: Pid, leader: Pid, options: &SpawnOptions, args: Vec<Value>) -> ProcessOptionsExtra {
+fn spawn_options(
+    from: Pid,
+    leader: Pid,
+    options: &SpawnOptions,
+    args: Vec<Value>,
+) -> ProcessOptionsExtra {
     let mut o = ProcessOptionsExtra {
         parent_pid: from,
         parent_leader: leader,
@@ -426,11 +456,7 @@ fn send_request<T: ergo_edf::registry::Registered>(
     spawn: bool,
     m: T,
 ) -> Result<(), Error> {
-    let net = node
-        .0
-        .network
-        .get()
-        .ok_or(Error::NoConnection(peer))?;
+    let net = node.0.network.get().ok_or(Error::NoConnection(peer))?;
     net.remote.expect_reply(peer, r, from, spawn);
     let sent = net.send_from_outside(peer, true, move |conn: &Conn, buf: &mut Vec<u8>| {
         conn.codec

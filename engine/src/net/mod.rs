@@ -522,9 +522,11 @@ impl Network {
             }
         }
         // Watches waiting for this connection hear `no connection` (on a shard thread).
-        node.shards[0].publish(vec![Item::Run(Box::new(move |core: &std::rc::Rc<ShardCore>| {
-            core.net_node_down(peer);
-        }))]);
+        node.shards[0].publish(vec![Item::Run(Box::new(
+            move |core: &std::rc::Rc<ShardCore>| {
+                core.net_node_down(peer);
+            },
+        ))]);
     }
 
     /// Puts a link whose handshake completed on a shard, and waits until it is there. Nothing
@@ -567,9 +569,11 @@ impl Network {
             return;
         };
         let link = conn.link;
-        node.shards[conn.shard].publish(vec![Item::Run(Box::new(move |core: &std::rc::Rc<ShardCore>| {
-            core.net_received(link);
-        }))]);
+        node.shards[conn.shard].publish(vec![Item::Run(Box::new(
+            move |core: &std::rc::Rc<ShardCore>| {
+                core.net_received(link);
+            },
+        ))]);
     }
 
     /// Closes links (on their shards).
@@ -579,17 +583,19 @@ impl Network {
         };
         for c in links {
             let c = c.clone();
-            node.shards[c.shard].publish(vec![Item::Run(Box::new(move |core: &std::rc::Rc<ShardCore>| {
-                // Only if the slot still holds this link (a closed link's slot is reused).
-                let same = core
-                    .net_links
-                    .borrow()
-                    .get(&c.link.0)
-                    .is_some_and(|l| Arc::ptr_eq(l, &c));
-                if same {
-                    core.net_close(c.link);
-                }
-            }))]);
+            node.shards[c.shard].publish(vec![Item::Run(Box::new(
+                move |core: &std::rc::Rc<ShardCore>| {
+                    // Only if the slot still holds this link (a closed link's slot is reused).
+                    let same = core
+                        .net_links
+                        .borrow()
+                        .get(&c.link.0)
+                        .is_some_and(|l| Arc::ptr_eq(l, &c));
+                    if same {
+                        core.net_close(c.link);
+                    }
+                },
+            ))]);
         }
     }
 
@@ -631,9 +637,18 @@ impl Network {
                     }),
                     _ => None,
                 };
-                let joined = handshake_io::join(addr, local, &est.connection_id, tls, self.options.handshake_timeout)
-                    .map_err(|e| e.to_string())
-                    .and_then(|r| self.attach(r, &codec, &version, max).map_err(|e| e.to_string()));
+                let joined = handshake_io::join(
+                    addr,
+                    local,
+                    &est.connection_id,
+                    tls,
+                    self.options.handshake_timeout,
+                )
+                .map_err(|e| e.to_string())
+                .and_then(|r| {
+                    self.attach(r, &codec, &version, max)
+                        .map_err(|e| e.to_string())
+                });
                 match joined {
                     Ok(c) => links.push(c),
                     Err(e) => {
@@ -681,7 +696,12 @@ impl Network {
             return;
         };
         let first = &pool.all[0];
-        let conn = match self.attach(ready, &first.codec, &first.peer_version, first.max_message_size) {
+        let conn = match self.attach(
+            ready,
+            &first.codec,
+            &first.peer_version,
+            first.max_message_size,
+        ) {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(peer = %peer, error = %e, "joined link not attached");
@@ -822,7 +842,11 @@ impl Network {
     }
 
     /// Waits (on a non-shard thread) until `peer` is connected, dialing it if needed.
-    pub(crate) fn connect(self: &Arc<Self>, peer: Atom, timeout: Duration) -> Result<Arc<Conn>, Error> {
+    pub(crate) fn connect(
+        self: &Arc<Self>,
+        peer: Atom,
+        timeout: Duration,
+    ) -> Result<Arc<Conn>, Error> {
         if let Some(c) = self.conn(peer) {
             return Ok(c);
         }

@@ -80,7 +80,12 @@ struct Watched {
 /// What a `MessageResult` answers.
 enum Request {
     /// A link or monitor request of a local process.
-    Watch { peer: Atom, key: Key, pid: Pid, link: bool },
+    Watch {
+        peer: Atom,
+        key: Key,
+        pid: Pid,
+        link: bool,
+    },
     /// Unlink/demonitor: nothing waits for the answer.
     Forget,
     /// Spawn or application start: the result goes to `to` as a call response.
@@ -88,7 +93,12 @@ enum Request {
 }
 
 type SpawnFn = Arc<
-    dyn Fn(&std::rc::Rc<ShardCore>, crate::SpawnOptions, Option<Pid>, &[Value]) -> Result<Pid, Error>
+    dyn Fn(
+            &std::rc::Rc<ShardCore>,
+            crate::SpawnOptions,
+            Option<Pid>,
+            &[Value],
+        ) -> Result<Pid, Error>
         + Send
         + Sync,
 >;
@@ -251,7 +261,11 @@ fn fire(core: &ShardCore, target: &RemoteTarget, w: &Watcher, reason: Reason) {
             kind: Kind::System(msg),
         }
     };
-    let prio = if w.link { Priority::Max } else { Priority::High };
+    let prio = if w.link {
+        Priority::Max
+    } else {
+        Priority::High
+    };
     let _ = core.send_pid(w.pid, env, prio);
 }
 
@@ -531,7 +545,10 @@ impl ShardCore {
         let Some(remote) = self.remote() else { return };
         let pids: Vec<Pid> = {
             let t = lock(&remote.watch);
-            match t.get(&event.node).and_then(|m| m.get(&Key::Event(event.name))) {
+            match t
+                .get(&event.node)
+                .and_then(|m| m.get(&Key::Event(event.name)))
+            {
                 Some(w) => w.watchers.iter().map(|x| x.pid).collect(),
                 None => return,
             }
@@ -624,7 +641,9 @@ impl ShardCore {
     pub(crate) fn net_control_in(&self, conn: &Arc<Conn>, c: Control) {
         let peer = conn.codec.peer();
         match c {
-            Control::LinkPid(m) => self.watch_in(conn, m.source, m.reference, true, Wt::Pid(m.target)),
+            Control::LinkPid(m) => {
+                self.watch_in(conn, m.source, m.reference, true, Wt::Pid(m.target))
+            }
             Control::MonitorPid(m) => {
                 self.watch_in(conn, m.source, m.reference, false, Wt::Pid(m.target))
             }
@@ -640,7 +659,9 @@ impl ShardCore {
             Control::MonitorAlias(m) => {
                 self.watch_in(conn, m.source, m.reference, false, Wt::Alias(m.target))
             }
-            Control::UnlinkPid(m) => self.unwatch_in(conn, m.source, m.reference, true, Wt::Pid(m.target)),
+            Control::UnlinkPid(m) => {
+                self.unwatch_in(conn, m.source, m.reference, true, Wt::Pid(m.target))
+            }
             Control::DemonitorPid(m) => {
                 self.unwatch_in(conn, m.source, m.reference, false, Wt::Pid(m.target))
             }
@@ -656,7 +677,9 @@ impl ShardCore {
             Control::DemonitorAlias(m) => {
                 self.unwatch_in(conn, m.source, m.reference, false, Wt::Alias(m.target))
             }
-            Control::LinkEvent(m) => self.event_watch_in(conn, m.source, m.reference, true, m.target),
+            Control::LinkEvent(m) => {
+                self.event_watch_in(conn, m.source, m.reference, true, m.target)
+            }
             Control::MonitorEvent(m) => {
                 self.event_watch_in(conn, m.source, m.reference, false, m.target)
             }
@@ -669,7 +692,14 @@ impl ShardCore {
             Control::UpdateCache(m) => {
                 // Never sent by Go 3.x; our dictionaries are fixed for the connection's life.
                 tracing::warn!(peer = %peer, "cache update refused");
-                self.reply(peer, m.reference, Some(ergo_edf::errors::ErrUnsupported()), Value::Nil, 0, 0);
+                self.reply(
+                    peer,
+                    m.reference,
+                    Some(ergo_edf::errors::ErrUnsupported()),
+                    Value::Nil,
+                    0,
+                    0,
+                );
             }
             Control::Result(m) => self.net_result(m),
         }
@@ -677,7 +707,15 @@ impl ShardCore {
 
     /// Answers a request of the peer's with a `MessageResult` (nothing if the connection is
     /// gone: the requester's timeout covers it).
-    fn reply(&self, peer: Atom, reference: Ref, error: Option<GoError>, result: Value, sel: u64, order: u8) {
+    fn reply(
+        &self,
+        peer: Atom,
+        reference: Ref,
+        error: Option<GoError>,
+        result: Value,
+        sel: u64,
+        order: u8,
+    ) {
         let m = MessageResult {
             error,
             result,
@@ -712,7 +750,14 @@ impl ShardCore {
             Wt::Pid(p) => {
                 if p.node != self.node.name || p.creation != self.node.creation {
                     let order = order_for(source.id);
-                    return self.reply(peer, r, unknown(), Value::Nil, u64::from(order_for(p.id)), order);
+                    return self.reply(
+                        peer,
+                        r,
+                        unknown(),
+                        Value::Nil,
+                        u64::from(order_for(p.id)),
+                        order,
+                    );
                 }
                 (crate::Target::Pid(p), ExitVia::Pid, MonitorKind::Pid, p.id)
             }
@@ -731,7 +776,14 @@ impl ShardCore {
                 if a.node != self.node.name || a.creation != self.node.creation {
                     let order = order_for(source.id);
                     let e = Some(GoError::new("unknown alias"));
-                    return self.reply(peer, r, e, Value::Nil, u64::from(order_for(a.id[1])), order);
+                    return self.reply(
+                        peer,
+                        r,
+                        e,
+                        Value::Nil,
+                        u64::from(order_for(a.id[1])),
+                        order,
+                    );
                 }
                 (
                     crate::Target::Alias(a),
@@ -783,7 +835,14 @@ impl ShardCore {
         let peer = conn.codec.peer();
         let order = order_for(source.id);
         if event.node != self.node.name {
-            return self.reply(peer, r, Some(GoError::new("unknown event")), Value::Nil, 0, order);
+            return self.reply(
+                peer,
+                r,
+                Some(GoError::new("unknown event")),
+                Value::Nil,
+                0,
+                order,
+            );
         }
         match self.node.events.subscribe(self, event, source, link, r) {
             Ok(buffered) => match events_value(&buffered) {
@@ -794,7 +853,14 @@ impl ShardCore {
                     self.reply(peer, r, None, empty, 0, order)
                 }
             },
-            Err(_) => self.reply(peer, r, Some(GoError::new("unknown event")), Value::Nil, 0, order),
+            Err(_) => self.reply(
+                peer,
+                r,
+                Some(GoError::new("unknown event")),
+                Value::Nil,
+                0,
+                order,
+            ),
         }
     }
 
@@ -802,7 +868,14 @@ impl ShardCore {
         if event.node == self.node.name {
             self.node.events.unsubscribe(self, event.name, source);
         }
-        self.reply(conn.codec.peer(), r, None, Value::Nil, 0, order_for(source.id));
+        self.reply(
+            conn.codec.peer(),
+            r,
+            None,
+            Value::Nil,
+            0,
+            order_for(source.id),
+        );
     }
 
     fn spawn_in(&self, conn: &Arc<Conn>, m: MessageSpawn) {
@@ -816,7 +889,9 @@ impl ShardCore {
         let zero = Value::Pid(Pid::default());
         let fail = |e: GoError| self.reply(peer, m.reference, Some(e), zero.clone(), 0, order);
         let entry = {
-            let t = self.remote().map(|r| r.spawn.read().unwrap_or_else(|e| e.into_inner()));
+            let t = self
+                .remote()
+                .map(|r| r.spawn.read().unwrap_or_else(|e| e.into_inner()));
             t.and_then(|t| t.get(&m.name).map(|e| (e.spawn.clone(), e.nodes.clone())))
         };
         let Some((spawn, nodes)) = entry else {
@@ -899,16 +974,27 @@ impl ShardCore {
                     reference,
                 };
                 if let Some(net) = node.0.network.get() {
-                    let _ = net.send_from_outside(peer, false, move |conn: &Conn, buf: &mut Vec<u8>| {
-                        conn.codec
-                            .control(0, 0, &res, buf)
-                            .map(|_| ())
-                            .map_err(|e| Fail::Network(e.to_string()))
-                    });
+                    let _ = net.send_from_outside(
+                        peer,
+                        false,
+                        move |conn: &Conn, buf: &mut Vec<u8>| {
+                            conn.codec
+                                .control(0, 0, &res, buf)
+                                .map(|_| ())
+                                .map_err(|e| Fail::Network(e.to_string()))
+                        },
+                    );
                 }
             });
         if spawned.is_err() {
-            self.reply(peer, reference, Some(GoError::new("cannot start a thread")), Value::Nil, 0, 0);
+            self.reply(
+                peer,
+                reference,
+                Some(GoError::new("cannot start a thread")),
+                Value::Nil,
+                0,
+                0,
+            );
         }
     }
 
@@ -924,7 +1010,8 @@ impl ShardCore {
         reason: &Reason,
     ) {
         let local = self.node.name;
-        if links.iter().all(|(p, _)| p.node == local) && monitors.iter().all(|m| m.by.node == local) {
+        if links.iter().all(|(p, _)| p.node == local) && monitors.iter().all(|m| m.by.node == local)
+        {
             return;
         }
         let mut out: Vec<(Atom, RemoteTargetOf)> = Vec::new();
@@ -1067,7 +1154,10 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].event, event);
         assert_eq!(got[0].timestamp, 7);
-        assert_eq!(got[0].downcast_ref::<String>().map(String::as_str), Some("p2"));
+        assert_eq!(
+            got[0].downcast_ref::<String>().map(String::as_str),
+            Some("p2")
+        );
         assert_eq!(got[1].downcast_ref::<i64>(), Some(&42));
         // An empty buffer is still a typed slice (Go checks the type).
         let empty = events_value(&[]).unwrap();
