@@ -2,14 +2,18 @@
 //! calls and replies to PIDs and names on the other node, registered types crossing as
 //! themselves, per-sender order, and the registrar finding a node.
 
+mod common;
+
 use std::sync::mpsc::{channel, Sender};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use common::Echo;
+
 use ergo_edf::Edf;
 use ergo_engine::{
     Actor, Atom, Context, Error, HandleResult, Message, NetworkOptions, Node, NodeOptions, Pid,
-    ProcessId, Reason, Ref, SpawnOptions, Target,
+    ProcessId, SpawnOptions, Target,
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -19,28 +23,6 @@ const WAIT: Duration = Duration::from_secs(10);
 struct Order {
     id: i64,
     item: String,
-}
-
-/// Forwards what it receives to the test; answers calls with the request, or "pong:<s>".
-struct Echo(Mutex<Sender<(Pid, Message)>>);
-
-impl Actor for Echo {
-    async fn handle_message(&mut self, _ctx: &mut Context, from: Pid, m: Message) -> HandleResult {
-        let _ = self.0.lock().unwrap().send((from, m));
-        Ok(())
-    }
-    async fn handle_call(
-        &mut self,
-        _ctx: &mut Context,
-        _from: Pid,
-        _r: Ref,
-        req: Message,
-    ) -> Result<Option<Message>, Reason> {
-        match req.downcast::<String>() {
-            Ok(s) => Ok(Some(Message::new(format!("pong:{s}")))),
-            Err(m) => Ok(Some(m)),
-        }
-    }
 }
 
 /// Calls the remote echo from inside a process and reports the answer.

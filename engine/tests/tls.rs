@@ -3,46 +3,23 @@
 //! `proto/tests/tls_digest.rs`; a tampered `DigestCert` is refused in the unit tests of
 //! `engine/src/net/handshake_io.rs`.)
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use common::Echo;
+
 use ergo_engine::registrar::RegistrarOptions;
 use ergo_engine::{
     AcceptorOptions, AcceptorTls, Actor, Atom, Context, Error, HandleResult, Message, NetworkMode,
-    NetworkOptions, Node, NodeOptions, Pid, ProcessId, Reason, Ref, SpawnOptions, StaticRoute,
-    TlsCertificate,
+    NetworkOptions, Node, NodeOptions, Pid, ProcessId, SpawnOptions, StaticRoute, TlsCertificate,
 };
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// Forwards what it receives to the test; answers a call with "pong:<request>", or with the
-/// length of a binary request.
-struct Echo(Mutex<Sender<(Pid, Message)>>);
-
-impl Actor for Echo {
-    async fn handle_message(&mut self, _ctx: &mut Context, from: Pid, m: Message) -> HandleResult {
-        let _ = self.0.lock().unwrap().send((from, m));
-        Ok(())
-    }
-    async fn handle_call(
-        &mut self,
-        _ctx: &mut Context,
-        _from: Pid,
-        _r: Ref,
-        req: Message,
-    ) -> Result<Option<Message>, Reason> {
-        match req.downcast::<String>() {
-            Ok(s) => Ok(Some(Message::new(format!("pong:{s}")))),
-            Err(m) => match m.downcast::<Vec<u8>>() {
-                Ok(b) => Ok(Some(Message::new(b.len() as i64))),
-                Err(m) => Ok(Some(m)),
-            },
-        }
-    }
-}
 
 fn start(name: &str, net: NetworkOptions) -> Node {
     Node::start(

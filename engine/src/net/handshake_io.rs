@@ -286,9 +286,7 @@ pub(crate) fn dial(
 }
 
 /// Opens an extra pool link to `addr` for connection `connection_id` (in TLS when the
-/// connection's first link was). (The node opens one link per connection for now, which Go
-/// accepts; pools are the next step.)
-#[cfg_attr(not(test), allow(dead_code))]
+/// connection's first link was).
 pub(crate) fn join(
     addr: SocketAddr,
     me: &LocalNode,
@@ -313,9 +311,7 @@ pub(crate) fn join(
 pub(crate) enum Accepted {
     /// A new connection.
     Connection(Ready, Box<Established>),
-    /// A pool link of an existing connection (already confirmed by `is_live`). Our acceptor
-    /// announces a pool of one link, so only other implementations' dialers join.
-    #[allow(dead_code)]
+    /// A pool link of an existing connection (already confirmed by `is_live`).
     Join(Ready, JoinRequest),
 }
 

@@ -137,7 +137,6 @@ impl TlsLink {
 }
 
 /// Per-link figures (bytes and sends: the frames-per-send figure of the benchmarks).
-#[cfg_attr(not(test), allow(dead_code))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct LinkStats {
     /// Bytes handed to the kernel.
@@ -243,7 +242,6 @@ impl LinkIo {
     }
 
     /// Figures of a link.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn stats(&self, id: LinkId) -> Option<LinkStats> {
         self.links.get(id.0)?.as_ref().map(|l| LinkStats {
             bytes_out: l.bytes_out,
@@ -261,8 +259,9 @@ impl LinkIo {
                 continue;
             };
             if l.closed {
-                // A link closed by its TLS layer is freed here, once the plaintext read before
-                // the close has been handed on.
+                // A closed link is freed here once the kernel holds none of its buffers (also
+                // one closed with nothing in flight, which no completion would reclaim): its
+                // `Closed` event, and the frames read before it, were handled this iteration.
                 self.reclaim(i);
                 continue;
             }
@@ -341,7 +340,8 @@ impl LinkIo {
                 l.recv_pending = false;
                 if result > 0 && l.tls.is_some() {
                     if Self::received_tls(l, id, result as usize, events) {
-                        // Keep the slot until the plaintext is handed on (`submit` frees it).
+                        // Keep the slot until the plaintext is handed on: the `Closed` handler
+                        // does that, and `submit` frees the slot after it.
                         return;
                     }
                 } else if result > 0 {
@@ -466,13 +466,6 @@ impl LinkIo {
         }
     }
 
-    /// Frees a closed link's slot (and its socket) if the kernel holds none of its buffers: for
-    /// a link closed while nothing was in flight, which no completion will reclaim. Call it
-    /// once its `Closed` event is handled (the slot may be reused right after).
-    pub(crate) fn reclaim_idle(&mut self, id: LinkId) {
-        self.reclaim(id.0);
-    }
-
     /// Closes a link: pending bytes are dropped, operations in flight are cut short, and a
     /// `Closed` event follows (now if nothing is in flight).
     pub(crate) fn close(&mut self, id: LinkId, events: &mut Vec<LinkEvent>) {
@@ -569,6 +562,7 @@ mod tests {
 
     #[test]
     fn a_link_closed_with_nothing_in_flight_gives_back_its_slot_and_socket() {
+        let mut ring = IoUring::new(64).unwrap();
         let mut io = LinkIo::new(4096);
         let (a, mut b) = pair();
         let id = io.insert(OwnedFd::from(a), None);
@@ -577,7 +571,7 @@ mod tests {
         let mut events = Vec::new();
         io.close(id, &mut events);
         assert!(matches!(events.as_slice(), [LinkEvent::Closed(l, _)] if *l == id));
-        io.reclaim_idle(id);
+        io.submit(&mut ring).unwrap();
         // The socket is closed (the peer reads EOF) and the slot is reused.
         let mut buf = [0u8; 1];
         b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();

@@ -8,10 +8,11 @@
 //! sender's shard with our caches and appended to the link's write buffer, which goes out in one
 //! send per loop iteration.
 //!
-//! What works today: send, call and reply, and exit signals, to PIDs, names and aliases on other
-//! nodes, in both directions, with per-sender order (one link and one order byte per connection).
-//! Not yet: pools of several links, remote links/monitors/events/spawn/application start,
-//! important delivery, compression of outgoing frames, and node-down notifications.
+//! A connection is a pool of links spread over the shards ([`Pool`]); a sender always uses the
+//! link its PID selects, so its messages stay in order. Links, monitors, events, remote spawn
+//! and application start go through [`remote`]; the public API is in [`api`]. A link whose
+//! unsent bytes pile up pauses its senders ([`HIGH_WATER`]); a link hands its shard at most
+//! [`FRAMES_PER_ROUND`] frames per loop iteration.
 //!
 //! A node has any number of acceptors ([`AcceptorOptions`]: address, TLS, cookie, limits), and
 //! dials plain or TLS as the peer's route says ([`StaticRoute`], or the registrar). See the
@@ -174,16 +175,28 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    /// The link for link selector `sel` (Go: `sel mod pool size`).
+    /// The index in `send` of the link for link selector `sel` (Go: `sel mod pool size`).
     #[inline]
-    pub(crate) fn link(&self, sel: u64) -> &Arc<Conn> {
+    fn index(&self, sel: u64) -> usize {
         let n = self.send.len();
         if n == 1 {
-            &self.send[0]
+            0
         } else {
-            &self.send[(sel % n as u64) as usize]
+            (sel % n as u64) as usize
         }
     }
+
+    /// The link for link selector `sel`.
+    #[inline]
+    pub(crate) fn link(&self, sel: u64) -> &Arc<Conn> {
+        &self.send[self.index(sel)]
+    }
+}
+
+/// Go's link selector of a local sender: its ID mod 255.
+#[inline]
+fn sender_sel(sender: u64) -> u64 {
+    u64::from(frame::order_for(sender))
 }
 
 /// Encodes one frame into a link's write buffer.
@@ -752,11 +765,11 @@ impl Network {
         for w in waiting {
             let r = match w {
                 Waiting::Env(target, env, prio, comp) => {
-                    let i = link_index(&pool, env.from.id);
+                    let i = pool.index(sender_sel(env.from.id));
                     encode(&pool.send[i], &target, env, prio, comp, &mut bufs[i])
                 }
                 Waiting::Frame(sel, f) => {
-                    let i = (sel % pool.send.len() as u64) as usize;
+                    let i = pool.index(sel);
                     f(&pool.send[i], &mut bufs[i])
                 }
             };
@@ -792,7 +805,9 @@ impl Network {
             }
             !gone
         });
-        self.conn_gen.fetch_add(1, Ordering::Release);
+        if down.is_some() {
+            self.conn_gen.fetch_add(1, Ordering::Release);
+        }
         drop(conns);
         self.close_links(&others);
         down
@@ -900,18 +915,6 @@ fn local_priority(p: WirePriority) -> Priority {
         WirePriority::Normal => Priority::Normal,
         WirePriority::High => Priority::High,
         WirePriority::Max => Priority::Max,
-    }
-}
-
-/// The link a local sender's messages go out on: Go's selector, the sender's ID mod 255, mod
-/// the pool size.
-#[inline]
-fn link_index(pool: &Pool, sender: u64) -> usize {
-    let n = pool.send.len();
-    if n == 1 {
-        0
-    } else {
-        (u64::from(frame::order_for(sender)) % n as u64) as usize
     }
 }
 
@@ -1086,30 +1089,35 @@ impl ShardCore {
         let Some((_, _, pool)) = &*cache else {
             return Err(Fail::NoConnection(node));
         };
-        let conn = &pool.send[link_index(pool, env.from.id)];
-        let r = if conn.shard == self.index {
-            let mut guard = self.net.borrow_mut();
-            match guard.io.write_buf(conn.link) {
-                Some(buf) => {
-                    let r = encode(conn, &target, env, prio, comp, buf);
-                    if buf.len() > HIGH_WATER {
-                        conn.congested.store(true, Ordering::Relaxed);
-                    }
-                    r
-                }
-                None => Err(Fail::NoConnection(node)),
-            }
-        } else {
-            // Frames for a link on another shard are encoded straight into the one buffer this
-            // shard's outbound batch carries for that link.
-            self.with_net_outbound(conn.shard, conn.link, |buf| {
-                encode(conn, &target, env, prio, comp, buf)
-            })
-        };
+        let conn = pool.link(sender_sel(env.from.id));
+        let r = self.write_frame(conn, |buf| encode(conn, &target, env, prio, comp, buf));
         if conn.congested.load(Ordering::Relaxed) {
             let conn = conn.clone();
             drop(cache);
             self.net_block(&conn);
+        }
+        r
+    }
+
+    /// Encodes a frame for `conn`'s link with `f`: into the link's write buffer when the link
+    /// is on this shard (marking it congested past [`HIGH_WATER`]), else into the one buffer
+    /// this shard's outbound batch carries for that link (no buffer per message).
+    #[inline]
+    fn write_frame(
+        &self,
+        conn: &Conn,
+        f: impl FnOnce(&mut Vec<u8>) -> Result<(), Fail>,
+    ) -> Result<(), Fail> {
+        if conn.shard != self.index {
+            return self.with_net_outbound(conn.shard, conn.link, f);
+        }
+        let mut guard = self.net.borrow_mut();
+        let Some(buf) = guard.io.write_buf(conn.link) else {
+            return Err(Fail::NoConnection(conn.codec.peer()));
+        };
+        let r = f(buf);
+        if buf.len() > HIGH_WATER {
+            conn.congested.store(true, Ordering::Relaxed);
         }
         r
     }
@@ -1194,15 +1202,7 @@ impl ShardCore {
             return Err(Fail::NoConnection(peer));
         };
         let conn = pool.link(sel);
-        if conn.shard == self.index {
-            let mut guard = self.net.borrow_mut();
-            match guard.io.write_buf(conn.link) {
-                Some(buf) => f(conn, buf),
-                None => Err(Fail::NoConnection(peer)),
-            }
-        } else {
-            self.with_net_outbound(conn.shard, conn.link, |buf| f(conn, buf))
-        }
+        self.write_frame(conn, |buf| f(conn, buf))
     }
 
     /// Bytes arrived on a link: cut and deliver every complete frame. The complete frames are
@@ -1411,6 +1411,14 @@ impl ShardCore {
         }
     }
 
+    /// Removes `link` from the links with frames left over; whether it was there.
+    fn take_more(&self, link: LinkId) -> bool {
+        let mut more = self.net_more.borrow_mut();
+        let before = more.len();
+        more.retain(|l| *l != link);
+        more.len() != before
+    }
+
     /// Handles this shard's network completions and arms the next reads and sends.
     pub(crate) fn net_poll(&self, ring: &mut crate::ring::Ring) -> bool {
         let completions = ring.take_net();
@@ -1428,12 +1436,15 @@ impl ShardCore {
                 io.complete(ring.uring(), u, r, events);
             }
         }
-        // Congested links of this shard whose backlog went out are open again.
-        for c in self.net_links.borrow().values() {
-            if c.congested.load(Ordering::Relaxed) {
-                let mut net = self.net.borrow_mut();
-                if net.io.write_buf(c.link).is_none_or(|b| b.len() < LOW_WATER) {
-                    c.congested.store(false, Ordering::Relaxed);
+        // Congested links of this shard whose backlog went out are open again (a backlog
+        // shrinks only once a send completes, so only look after completions).
+        if work {
+            for c in self.net_links.borrow().values() {
+                if c.congested.load(Ordering::Relaxed) {
+                    let mut net = self.net.borrow_mut();
+                    if net.io.write_buf(c.link).is_none_or(|b| b.len() < LOW_WATER) {
+                        c.congested.store(false, Ordering::Relaxed);
+                    }
                 }
             }
         }
@@ -1445,6 +1456,13 @@ impl ShardCore {
                 LinkEvent::Received(link) => self.net_received(link),
                 LinkEvent::Closed(link, e) => {
                     tracing::info!(shard = self.index, error = %e, "link closed");
+                    // Frames that arrived before the close (a TLS read can bring data and the
+                    // peer's close together) are still handled, a round at a time, and the
+                    // link leaves `net_more`: its slot is freed at the next submit and may
+                    // then hold another link.
+                    while self.take_more(link) {
+                        self.net_received(link);
+                    }
                     if let Some(c) = self.net_links.borrow_mut().remove(&link.0) {
                         // Nobody waits for a link that is gone.
                         c.congested.store(false, Ordering::Relaxed);
@@ -1455,8 +1473,6 @@ impl ShardCore {
                             self.net_node_down(peer);
                         }
                     }
-                    // A link closed with nothing in flight is not reclaimed by a completion.
-                    self.net.borrow_mut().io.reclaim_idle(link);
                 }
             }
         }

@@ -86,8 +86,6 @@ enum Request {
         pid: Pid,
         link: bool,
     },
-    /// Unlink/demonitor: nothing waits for the answer.
-    Forget,
     /// Spawn or application start: the result goes to `to` as a call response.
     Reply { peer: Atom, to: Pid, spawn: bool },
 }
@@ -441,8 +439,8 @@ impl ShardCore {
             .remote
             .remove(node_of(&target), key_of(&target), pid, link)
         {
+            // Nothing waits for the answer: a result for an unknown ref is dropped.
             let r = self.make_ref();
-            lock(&net.remote.requests).insert(r, Request::Forget);
             let _ = self.net_request(pid, target, link, false, r);
         }
     }
@@ -572,7 +570,7 @@ impl ShardCore {
         let Some(remote) = self.remote() else { return };
         let req = lock(&remote.requests).remove(&m.reference);
         match req {
-            None | Some(Request::Forget) => {}
+            None => {}
             Some(Request::Watch {
                 peer,
                 key,

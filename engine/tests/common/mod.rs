@@ -6,7 +6,7 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::time::Duration;
 
 use ergo_engine::{
-    Actor, Context, HandleResult, Message, MessageEvent, Node, NodeOptions, Pid, Reason,
+    Actor, Context, HandleResult, Message, MessageEvent, Node, NodeOptions, Pid, Reason, Ref,
 };
 
 /// Every wait in a test is bounded by this.
@@ -122,6 +122,32 @@ pub fn terminated(rx: &Receiver<Seen>) -> Reason {
         match rx.recv_timeout(WAIT).expect("probe terminated in time") {
             Seen::Terminated(r) => return r,
             _ => continue,
+        }
+    }
+}
+
+/// Forwards what it receives to the test; answers a call with "pong:<request>", or with the
+/// length of a binary request.
+pub struct Echo(pub std::sync::Mutex<Sender<(Pid, Message)>>);
+
+impl Actor for Echo {
+    async fn handle_message(&mut self, _ctx: &mut Context, from: Pid, m: Message) -> HandleResult {
+        let _ = self.0.lock().unwrap().send((from, m));
+        Ok(())
+    }
+    async fn handle_call(
+        &mut self,
+        _ctx: &mut Context,
+        _from: Pid,
+        _r: Ref,
+        req: Message,
+    ) -> Result<Option<Message>, Reason> {
+        match req.downcast::<String>() {
+            Ok(s) => Ok(Some(Message::new(format!("pong:{s}")))),
+            Err(m) => match m.downcast::<Vec<u8>>() {
+                Ok(b) => Ok(Some(Message::new(b.len() as i64))),
+                Err(m) => Ok(Some(m)),
+            },
         }
     }
 }
