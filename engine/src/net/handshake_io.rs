@@ -256,6 +256,21 @@ fn ready(s: Stream, reader: Reader) -> io::Result<Ready> {
     Ok(Ready { stream, tail, tls })
 }
 
+/// Connects to `addr` (in TLS when `tls` says so), with the handshake deadlines set; the TLS
+/// certificate's fingerprint, for the digests.
+fn open(
+    addr: SocketAddr,
+    tls: Option<DialTls<'_>>,
+    deadline: Duration,
+) -> Result<(Stream, Option<[u8; 20]>), LinkError> {
+    let s = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
+    prepare(&s, deadline)?;
+    match tls {
+        Some(t) => tls_client(s, t),
+        None => Ok((Stream::Plain(s), None)),
+    }
+}
+
 /// Dials `addr` (in TLS when `tls` says so) and runs the full handshake as `me` towards
 /// `dialed`.
 pub(crate) fn dial(
@@ -265,12 +280,7 @@ pub(crate) fn dial(
     tls: Option<DialTls<'_>>,
     deadline: Duration,
 ) -> Result<(Ready, Established), LinkError> {
-    let s = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
-    prepare(&s, deadline)?;
-    let (mut s, fp) = match tls {
-        Some(t) => tls_client(s, t)?,
-        None => (Stream::Plain(s), None),
-    };
+    let (mut s, fp) = open(addr, tls, deadline)?;
     let (mut dialer, hello) = Dialer::start(me.clone(), dialed, random_hex(32)?, fp);
     send(&mut s, &[hello])?;
     let mut r = Reader::new();
@@ -294,12 +304,7 @@ pub(crate) fn join(
     tls: Option<DialTls<'_>>,
     deadline: Duration,
 ) -> Result<Ready, LinkError> {
-    let s = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
-    prepare(&s, deadline)?;
-    let (mut s, fp) = match tls {
-        Some(t) => tls_client(s, t)?,
-        None => (Stream::Plain(s), None),
-    };
+    let (mut s, fp) = open(addr, tls, deadline)?;
     let (mut j, msg) = JoinDialer::start(me, connection_id, random_hex(32)?, fp);
     send(&mut s, &[msg])?;
     let mut r = Reader::new();

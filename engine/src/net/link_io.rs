@@ -251,7 +251,11 @@ impl LinkIo {
 
     /// Arms a read on every link without one, and sends every link's pending bytes (one
     /// `Send` per link). Returns how many operations were queued; the caller submits the ring.
-    pub(crate) fn submit(&mut self, ring: &mut IoUring) -> io::Result<usize> {
+    pub(crate) fn submit(
+        &mut self,
+        ring: &mut IoUring,
+        events: &mut Vec<LinkEvent>,
+    ) -> io::Result<usize> {
         let mut n = 0;
         let chunk = self.chunk;
         for i in 0..self.links.len() {
@@ -297,10 +301,9 @@ impl LinkIo {
                         l.inflight.clear();
                         if let Err(e) = t.seal(&mut l.pending, &mut l.inflight) {
                             // Cannot happen with a `Vec` as output; if it did, the link dies as
-                            // on any socket error (the read in flight completes at once).
-                            tracing::warn!(error = %e, "TLS: cannot encrypt; closing the link");
-                            // SAFETY: plain syscall on a descriptor we own.
-                            unsafe { libc::shutdown(l.fd.as_raw_fd(), libc::SHUT_RDWR) };
+                            // on any socket error.
+                            let e = io::Error::other(format!("TLS: cannot encrypt: {e}"));
+                            Self::fail(l, LinkId(i), e, events);
                             continue;
                         }
                         if l.inflight.is_empty() {
@@ -543,7 +546,7 @@ mod tests {
     ) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            io.submit(ring).unwrap();
+            io.submit(ring, events).unwrap();
             ring.submit_and_wait(1).unwrap();
             let cqes: Vec<(u64, i32)> = ring
                 .completion()
@@ -571,7 +574,7 @@ mod tests {
         let mut events = Vec::new();
         io.close(id, &mut events);
         assert!(matches!(events.as_slice(), [LinkEvent::Closed(l, _)] if *l == id));
-        io.submit(&mut ring).unwrap();
+        io.submit(&mut ring, &mut events).unwrap();
         // The socket is closed (the peer reads EOF) and the slot is reused.
         let mut buf = [0u8; 1];
         b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -657,9 +660,9 @@ mod tests {
         let mut io = LinkIo::new(4096);
         let (a, _b) = pair();
         let id = io.insert(OwnedFd::from(a), None);
-        io.submit(&mut ring).unwrap();
-        ring.submit().unwrap();
         let mut events = Vec::new();
+        io.submit(&mut ring, &mut events).unwrap();
+        ring.submit().unwrap();
         io.close(id, &mut events);
         assert!(io.write_buf(id).is_none());
         drive(&mut ring, &mut io, &mut events, |io, _| io.len() == 0);
@@ -762,7 +765,7 @@ mod tests {
             matches!(events.iter().find(|e| matches!(e, LinkEvent::Closed(..))),
                 Some(LinkEvent::Closed(_, e)) if e.to_string().contains("close_notify"))
         );
-        io.submit(&mut ring).unwrap();
+        io.submit(&mut ring, &mut events).unwrap();
         assert_eq!(io.len(), 0, "slot freed at the next submit");
     }
 
@@ -783,7 +786,7 @@ mod tests {
             matches!(events.last(), Some(LinkEvent::Closed(_, e)) if e.to_string().starts_with("TLS")),
             "{events:?}"
         );
-        io.submit(&mut ring).unwrap();
+        io.submit(&mut ring, &mut events).unwrap();
         assert_eq!(io.len(), 0);
     }
 }

@@ -643,25 +643,22 @@ impl Network {
                     .as_deref()
                     .and_then(|d| d.to_socket_addrs().ok()?.find(SocketAddr::is_ipv4))
                     .unwrap_or(t.addr);
-                let tls = match (&self.dial_tls, t.tls) {
-                    (Some(client), true) => Some(handshake_io::DialTls {
-                        client,
-                        host: &t.host,
-                    }),
-                    _ => None,
-                };
-                let joined = handshake_io::join(
-                    addr,
-                    local,
-                    &est.connection_id,
-                    tls,
-                    self.options.handshake_timeout,
-                )
-                .map_err(|e| e.to_string())
-                .and_then(|r| {
-                    self.attach(r, &codec, &version, max)
+                let joined = t
+                    .dial_tls(self.dial_tls.as_ref())
+                    .and_then(|tls| {
+                        handshake_io::join(
+                            addr,
+                            local,
+                            &est.connection_id,
+                            tls,
+                            self.options.handshake_timeout,
+                        )
                         .map_err(|e| e.to_string())
-                });
+                    })
+                    .and_then(|r| {
+                        self.attach(r, &codec, &version, max)
+                            .map_err(|e| e.to_string())
+                    });
                 match joined {
                     Ok(c) => links.push(c),
                     Err(e) => {
@@ -1485,7 +1482,8 @@ impl ShardCore {
         if net.io.len() == 0 {
             return;
         }
-        match net.io.submit(ring.uring()) {
+        let NetShard { io, events } = &mut *net;
+        match io.submit(ring.uring(), events) {
             Ok(n) if n > 0 => {
                 let _ = ring.uring().submit();
             }

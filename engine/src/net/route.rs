@@ -9,7 +9,7 @@ use ergo_edf::Atom;
 use ergo_proto::handshake::{Established, LocalNode};
 
 use super::handshake_io::{self, DialTls, Ready};
-use super::Network;
+use super::{tls, Network};
 
 /// Where a node's acceptor is and how to talk to it, configured by hand
 /// ([`NetworkOptions::routes`](crate::NetworkOptions::routes)); tried before the registrar.
@@ -68,6 +68,24 @@ pub(crate) struct DialTarget {
     pub(crate) cookie: Option<String>,
 }
 
+impl DialTarget {
+    /// How to wrap a link to this target: `None` for plain TCP; an error for a TLS route when
+    /// the dialer has no TLS (networking disabled).
+    pub(crate) fn dial_tls<'a>(
+        &'a self,
+        client: Option<&'a tls::ClientSide>,
+    ) -> Result<Option<DialTls<'a>>, String> {
+        match (self.tls, client) {
+            (false, _) => Ok(None),
+            (true, Some(client)) => Ok(Some(DialTls {
+                client,
+                host: &self.host,
+            })),
+            (true, None) => Err(format!("{}: TLS is not configured", self.addr)),
+        }
+    }
+}
+
 impl Network {
     /// Dials `peer` through its routes, in order, until one handshake succeeds. Returns the
     /// link and, when the route had its own cookie, what this node announced on it.
@@ -83,19 +101,12 @@ impl Network {
                 l.cookie = c.clone();
                 l
             });
-            let tls = if t.tls {
-                match &self.dial_tls {
-                    Some(client) => Some(DialTls {
-                        client,
-                        host: &t.host,
-                    }),
-                    None => {
-                        errors.push(format!("{}: TLS is not configured", t.addr));
-                        continue;
-                    }
+            let tls = match t.dial_tls(self.dial_tls.as_ref()) {
+                Ok(tls) => tls,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
                 }
-            } else {
-                None
             };
             let me = local.as_ref().unwrap_or(&self.local);
             match handshake_io::dial(t.addr, me, peer, tls, self.options.handshake_timeout) {

@@ -282,6 +282,8 @@ impl ServerSide {
 pub(crate) struct ClientSide {
     pub(crate) config: Arc<ClientConfig>,
     pub(crate) check_fingerprint: bool,
+    /// Certificates are checked against trust anchors and the host name.
+    verifies_names: bool,
 }
 
 impl ClientSide {
@@ -311,14 +313,21 @@ impl ClientSide {
         Ok(ClientSide {
             config: Arc::new(config),
             check_fingerprint: opts.check_fingerprint,
+            verifies_names: opts.roots.is_some(),
         })
     }
 
-    /// A client session towards `host` (a DNS name or an IP address).
+    /// A client session towards `host` (a DNS name or an IP address). A host that is no valid
+    /// server name is an error when certificates are checked against names; otherwise the name
+    /// is not looked at, and any valid one stands in.
     pub(crate) fn connect(&self, host: &str) -> Result<rustls::ClientConnection, rustls::Error> {
-        let name = ServerName::try_from(host.to_string())
-            .or_else(|_| ServerName::try_from("localhost".to_string()))
-            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        let name = match ServerName::try_from(host.to_string()) {
+            Ok(n) => n,
+            Err(e) if self.verifies_names => {
+                return Err(rustls::Error::General(format!("{host}: {e}")))
+            }
+            Err(_) => ServerName::try_from("localhost").expect("a valid name"),
+        };
         rustls::ClientConnection::new(self.config.clone(), name)
     }
 }
