@@ -10,6 +10,7 @@ use ergo_engine::{Error, Node, NodeOptions, SpawnOptions, Target};
 
 use crate::driver::{drive, Mode, Run, Spec};
 use crate::latency::percentiles;
+use crate::local::Stopping;
 use crate::network::net_node;
 use crate::outcome::{LatencyFigures, Outcome};
 use crate::progress::Progress;
@@ -81,28 +82,23 @@ fn variants(
 pub fn run(p: &Params) -> Result<Vec<Outcome>, Error> {
     let mut out = Vec::new();
     {
-        let b = net_node("latency-b@localhost", None)?;
-        let a = net_node("latency-a@localhost", Some(&b))?;
+        let b = Stopping(net_node("latency-b@localhost", None)?);
+        let a = Stopping(net_node("latency-a@localhost", Some(&b))?);
         let echo = b.spawn_register(ECHO, Echo, SpawnOptions::default())?;
         // Connect before the clock starts.
         a.call(echo, 0u64, Duration::from_secs(10))?;
-        let r = variants(&a, echo.into(), "network", p);
-        a.stop();
-        b.stop();
-        out.extend(r?);
+        out.extend(variants(&a, echo.into(), "network", p)?);
     }
     {
-        let node = Node::start(
+        let node = Stopping(Node::start(
             "latency@localhost",
             NodeOptions {
                 shards: p.shards,
                 ..Default::default()
             },
-        )?;
+        )?);
         let echo = node.spawn_register(ECHO, Echo, SpawnOptions::default())?;
-        let r = variants(&node, echo.into(), "local", p);
-        node.stop();
-        out.extend(r?);
+        out.extend(variants(&node, echo.into(), "local", p)?);
     }
     Ok(out)
 }

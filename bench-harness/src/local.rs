@@ -8,7 +8,7 @@ use ergo_engine::{
     rss_bytes, Actor, Context, Error, HandleResult, Message, Node, NodeOptions, Pid, SpawnOptions,
 };
 
-pub use crate::outcome::Outcome;
+use crate::outcome::Outcome;
 
 fn start(shards: usize) -> Result<Node, Error> {
     Node::start(
@@ -119,9 +119,26 @@ fn pair(
     )
 }
 
+/// A node stopped when it goes out of scope, also when a scenario returns early with an error
+/// (its shard threads would otherwise stay, pinned, through the next scenarios).
+pub(crate) struct Stopping(pub(crate) Node);
+
+impl std::ops::Deref for Stopping {
+    type Target = Node;
+    fn deref(&self) -> &Node {
+        &self.0
+    }
+}
+
+impl Drop for Stopping {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
 /// 1 sender -> 1 receiver; on one shard, or (`cross`) on two.
 pub fn one_to_one(shards: usize, n: u64, cross: bool) -> Result<Outcome, Error> {
-    let node = start(shards)?;
+    let node = Stopping(start(shards)?);
     let (tx, rx) = sync_channel(1);
     let other = if cross { 1 % node.shards() } else { 0 };
     let sender = pair(&node, 0, other, n, tx)?;
@@ -131,7 +148,6 @@ pub fn one_to_one(shards: usize, n: u64, cross: bool) -> Result<Outcome, Error> 
     let (end, cpu1) = rx
         .recv_timeout(Duration::from_secs(120))
         .map_err(|_| Error::Timeout)?;
-    node.stop();
     let scenario = if cross {
         "local-1-1-cross"
     } else {
@@ -149,7 +165,7 @@ pub fn one_to_one(shards: usize, n: u64, cross: bool) -> Result<Outcome, Error> 
 
 /// N pairs, pair i on shard i.
 pub fn n_to_n(shards: usize, n: u64) -> Result<Outcome, Error> {
-    let node = start(shards)?;
+    let node = Stopping(start(shards)?);
     let pairs = node.shards();
     let (tx, rx) = sync_channel(pairs);
     let mut senders = Vec::new();
@@ -173,7 +189,6 @@ pub fn n_to_n(shards: usize, n: u64) -> Result<Outcome, Error> {
         end = end.max(t);
         cpu1 += c;
     }
-    node.stop();
     Ok(Outcome::Throughput {
         scenario: "local-n-n",
         messages: n * pairs as u64,
@@ -248,7 +263,7 @@ impl Actor for Spawner {
 /// Spawns `n` idle processes spread over the shards; reports the spawn time and the growth of
 /// the resident set per process after settling.
 pub fn memusage(shards: usize, n: u64) -> Result<Outcome, Error> {
-    let node = start(shards)?;
+    let node = Stopping(start(shards)?);
     let k = node.shards();
     let mut spawners = Vec::new();
     for i in 0..k {
@@ -278,7 +293,6 @@ pub fn memusage(shards: usize, n: u64) -> Result<Outcome, Error> {
     std::thread::sleep(Duration::from_millis(500));
     let after = rss_bytes();
     let procs = node.info().processes as u64 - k as u64;
-    node.stop();
     Ok(Outcome::Memory {
         processes: procs,
         spawn_seconds: (end - t0).as_secs_f64(),
@@ -309,10 +323,20 @@ pub fn memusage_in_child(shards: usize, n: u64) -> Result<Outcome, Error> {
         .find(|l| l.contains("\"memusage\""))
         .ok_or(Error::Os("memusage child printed nothing".into()))?;
     let v: serde_json::Value = serde_json::from_str(line).map_err(|e| Error::Os(e.to_string()))?;
-    let f = |k: &str| v.get(k).and_then(|x| x.as_f64()).unwrap_or(0.0);
+    if let Some(e) = v.get("error") {
+        return Err(Error::Os(format!("memusage child: {e}")));
+    }
+    if !out.status.success() {
+        return Err(Error::Os(format!("memusage child failed: {}", out.status)));
+    }
+    let f = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_f64())
+            .ok_or_else(|| Error::Os(format!("memusage child printed no {k}")))
+    };
     Ok(Outcome::Memory {
-        processes: f("processes") as u64,
-        spawn_seconds: f("spawn_seconds"),
-        bytes_per_process: f("bytes_per_process"),
+        processes: f("processes")? as u64,
+        spawn_seconds: f("spawn_seconds")?,
+        bytes_per_process: f("bytes_per_process")?,
     })
 }

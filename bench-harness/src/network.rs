@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use ergo_engine::{Error, NetworkOptions, Node, NodeOptions, SpawnOptions};
 
-use crate::local::{node_cpu, Go, Outcome, Receiver, Sender};
+use crate::local::{node_cpu, Go, Receiver, Sender, Stopping};
+use crate::outcome::Outcome;
 
 /// A one-shard node; the receiving node (no `peer`) and the sending node pin their shards to
 /// different cores, as Go's benchmark runs its two nodes on all the cores it has.
@@ -31,8 +32,8 @@ pub(crate) fn net_node(name: &str, peer: Option<&Node>) -> Result<Node, Error> {
 
 /// `pairs` senders on one node, each sending `n` integers to its receiver on the other node.
 pub fn run(pairs: usize, n: u64) -> Result<Outcome, Error> {
-    let b = net_node("bench-b@localhost", None)?;
-    let a = net_node("bench-a@localhost", Some(&b))?;
+    let b = Stopping(net_node("bench-b@localhost", None)?);
+    let a = Stopping(net_node("bench-a@localhost", Some(&b))?);
     let (tx, rx) = sync_channel(pairs);
     let mut senders = Vec::with_capacity(pairs);
     let mut receivers = Vec::with_capacity(pairs);
@@ -81,8 +82,6 @@ pub fn run(pairs: usize, n: u64) -> Result<Outcome, Error> {
         cpu1 = cpu1.max(c);
     }
     let sent = sends().saturating_sub(sends0);
-    a.stop();
-    b.stop();
     Ok(Outcome::Throughput {
         frames_per_send: (sent > 0).then(|| (n * pairs as u64) as f64 / sent as f64),
         scenario: if pairs == 1 {

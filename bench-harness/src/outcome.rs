@@ -40,9 +40,8 @@ pub struct PubsubFigures {
     pub subscribe_seconds: f64,
     pub publish_seconds: f64,
     pub delivery_seconds: f64,
-    /// Frames the producer node sent to consumer nodes for the one event, when the engine can
-    /// tell (`None`: no per-node network counters in this engine build).
-    pub network_messages: Option<u64>,
+    /// Event frames the producer node sent to consumer nodes for the one event.
+    pub network_messages: u64,
 }
 
 /// The figures of one latency run.
@@ -116,7 +115,7 @@ impl Outcome {
             } => {
                 let mut j = json!({
                     "scenario": scenario, "messages": messages, "elapsed_s": elapsed_s,
-                    "msgs_per_sec": (*messages as f64 / elapsed_s).round(), "runs": runs, "receiver_shard_cpu_s": cpu_s,
+                    "msgs_per_sec": (*messages as f64 / elapsed_s.max(1e-9)).round(), "runs": runs, "receiver_shard_cpu_s": cpu_s,
                 });
                 if let Some(f) = frames_per_send {
                     j["frames_per_send"] = json!((f * 10.0).round() / 10.0);
@@ -185,7 +184,7 @@ impl Outcome {
                 cpu_s,
                 frames_per_send,
             } => {
-                let rate = *messages as f64 / elapsed_s;
+                let rate = *messages as f64 / elapsed_s.max(1e-9);
                 let batching = frames_per_send
                     .map(|f| format!(", {f:.0} frames per TCP send"))
                     .unwrap_or_default();
@@ -204,9 +203,7 @@ impl Outcome {
             ),
             Outcome::Pubsub(p) => {
                 let rate = p.delivered as f64 / p.delivery_seconds.max(1e-9);
-                let net = p
-                    .network_messages
-                    .map_or("n/a".to_string(), |n| n.to_string());
+                let net = p.network_messages;
                 format!(
                     "{:<28} {:>12} {:>10.3} {:>10.2} M msg/s  ({} consumer nodes, {net} network messages, publish {:.1} us, subscribe {:.2} s)",
                     "pubsub",

@@ -202,11 +202,6 @@ pub fn comparison_charts(
     go: &[GoFigure],
 ) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(err(dir))?;
-    let go_of = |scenario: &str, metric: &str| {
-        go.iter()
-            .find(|g| g.scenario == scenario && g.metric == metric)
-            .map(|g| g.value)
-    };
     // Scenario -> (ours, go), in a stable order.
     let mut rates: BTreeMap<String, (Option<f64>, Option<f64>)> = BTreeMap::new();
     let mut serial: BTreeMap<String, (Option<f64>, Option<f64>)> = BTreeMap::new();
@@ -224,11 +219,6 @@ pub fn comparison_charts(
             "msgs_per_sec" => rates.entry(g.scenario.clone()).or_default().1 = Some(g.value),
             "ns_per_op" => serial.entry(g.scenario.clone()).or_default().1 = Some(g.value),
             _ => {}
-        }
-    }
-    for (scenario, entry) in rates.iter_mut() {
-        if entry.1.is_none() {
-            entry.1 = go_of(scenario, "msgs_per_sec");
         }
     }
     let mut written = Vec::new();

@@ -138,23 +138,6 @@ impl Actor for Subscriber {
     }
 }
 
-/// Tries one subscription and reports whether the engine took it.
-struct Probe {
-    event: Event,
-    result: SyncSender<Result<(), Error>>,
-}
-
-impl Actor for Probe {
-    fn init(&mut self, ctx: &mut Context) -> HandleResult {
-        let r = ctx.monitor_event(self.event).map(|_| ());
-        if r.is_ok() {
-            ctx.unsubscribe_event(self.event);
-        }
-        let _ = self.result.try_send(r);
-        Ok(())
-    }
-}
-
 /// Spawns a node's subscribers when told to.
 struct Spawner;
 
@@ -188,11 +171,6 @@ impl Actor for Spawner {
         }
         Ok(())
     }
-}
-
-/// The error `pubsub` reports when subscribing to another node's event fails at once.
-pub fn unsupported(e: &Error) -> String {
-    format!("remote events not supported by this engine build (monitor_event of another node's event: {e})")
 }
 
 /// A one-shard node with a route to `peer`. The subscribers are children of a spawner, so
@@ -255,17 +233,6 @@ fn run_on(producer: &Node, consumers: &mut Vec<Node>, p: &Params) -> Result<Outc
             .map_err(e("connecting a consumer node"))?;
     }
 
-    // One subscription first: an engine without remote events fails here, plainly.
-    let (ptx, prx) = sync_channel(1);
-    consumers[0]
-        .spawn(Probe { event, result: ptx }, SpawnOptions::default())
-        .map_err(e("spawning the probe"))?;
-    match prx.recv_timeout(Duration::from_secs(30)) {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => return Err(unsupported(&err)),
-        Err(_) => return Err("the probe subscription did not answer in 30 s".into()),
-    }
-
     let n = p.consumer_nodes;
     let total = p.per_node * n as u64;
     let (ready_tx, ready_rx) = sync_channel(n);
@@ -319,7 +286,7 @@ fn run_on(producer: &Node, consumers: &mut Vec<Node>, p: &Params) -> Result<Outc
             return Err(f);
         }
         while let Ok(r) = spawned_rx.try_recv() {
-            r.map_err(|err| unsupported(&err))?;
+            r.map_err(e("spawning subscribers"))?;
             spawned += 1;
         }
         match ready_rx.recv_timeout(Duration::from_millis(50)) {
@@ -367,6 +334,6 @@ fn run_on(producer: &Node, consumers: &mut Vec<Node>, p: &Params) -> Result<Outc
         subscribe_seconds,
         publish_seconds: (t1 - t0).as_secs_f64(),
         delivery_seconds: (last - t0).as_secs_f64(),
-        network_messages: Some(network_messages),
+        network_messages,
     }))
 }

@@ -119,33 +119,24 @@ fn run_prints_one_json_object_per_scenario_line_and_draws_charts() {
     );
     assert_eq!(by_name["memusage"]["processes"], 10_000);
 
-    // pubsub: figures, or (an engine without remote events) a plain error line.
+    // pubsub: its figures.
     let p = &by_name["pubsub"];
-    if let Some(e) = p["error"].as_str() {
-        assert!(e.contains("remote events not supported"), "{e}");
-        assert!(
-            stderr.contains("pubsub: remote events not supported"),
-            "{stderr}"
-        );
-        assert!(!out.status.success());
-    } else {
-        has_numbers(
-            p,
-            &[
-                "subscribers",
-                "delivered",
-                "delivery_seconds",
-                "msgs_per_sec",
-                "publish_seconds",
-                "subscribe_seconds",
-            ],
-        );
-        assert_eq!(p["subscribers"], p["delivered"]);
-        assert_eq!(p["consumer_nodes"], 2);
-        // One network message per consumer node, however many subscribers each has.
-        assert_eq!(p["network_messages"], p["consumer_nodes"]);
-        assert!(out.status.success(), "{stderr}");
-    }
+    has_numbers(
+        p,
+        &[
+            "subscribers",
+            "delivered",
+            "delivery_seconds",
+            "msgs_per_sec",
+            "publish_seconds",
+            "subscribe_seconds",
+        ],
+    );
+    assert_eq!(p["subscribers"], p["delivered"]);
+    assert_eq!(p["consumer_nodes"], 2);
+    // One network message per consumer node, however many subscribers each has.
+    assert_eq!(p["network_messages"], p["consumer_nodes"]);
+    assert!(out.status.success(), "{stderr}");
 
     // call-latency: one line per transport and variant.
     for transport in ["network", "local"] {
