@@ -7,111 +7,19 @@
 //! reused buffer, cleared each time, so the codec is measured rather than the allocator.
 //! One output line per case, operation and cache mode: `serial-<case>-<op>[-cached]`.
 
-use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use ergo_edf::{Atom, DecodeCaches, Edf, EncodeCaches, Pid, ProcessId};
+use ergo_edf::{DecodeCaches, Edf, EncodeCaches};
 
 use crate::alloc_count;
 use crate::outcome::{Outcome, SerialFigures};
 use crate::progress::Progress;
 
-#[derive(Edf, Debug, Clone, PartialEq)]
-#[edf(name = "#ergo.services/benchmarks/serial/SimpleStructValue")]
-struct Item {
-    name: String,
-    id: i32,
-}
+#[path = "../../edf/benches/serial/values.rs"]
+mod values;
 
-#[derive(Edf, Debug, Clone, PartialEq)]
-#[edf(name = "#ergo.services/benchmarks/serial/ComplexStructValue")]
-struct Complex {
-    name: String,
-    id: i32,
-    tags: Vec<String>,
-    metadata: HashMap<String, String>,
-    pid: Pid,
-    process_id: ProcessId,
-}
-
-#[derive(Edf, Debug, Clone, PartialEq)]
-#[edf(name = "#ergo.services/benchmarks/serial/NestedStructValue")]
-struct Nested {
-    name: String,
-    id: i32,
-    complex: Complex,
-    complex_map: HashMap<String, Complex>,
-    nested_map: HashMap<String, String>,
-}
-
-fn strings(kv: &[(&str, &str)]) -> HashMap<String, String> {
-    kv.iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn string_value() -> String {
-    "Ergo Framework".to_string()
-}
-
-fn map_value() -> HashMap<String, Item> {
-    let item = |name: &str, id| Item {
-        name: name.into(),
-        id,
-    };
-    HashMap::from([
-        ("key1".to_string(), item("test1", 123)),
-        ("key2".to_string(), item("test2", 456)),
-    ])
-}
-
-fn complex_value() -> Complex {
-    let node1 = Atom::new("node1");
-    Complex {
-        name: "test".into(),
-        id: 123,
-        tags: vec!["tag1".into(), "tag2".into()],
-        metadata: strings(&[("key1", "value1"), ("key2", "value2")]),
-        pid: Pid::new(node1, 1, 1),
-        process_id: ProcessId::new(Atom::new("process1"), node1),
-    }
-}
-
-fn nested_value() -> Nested {
-    let node = Atom::new("nested_node");
-    let small = |name: &str, id: i32, tag: &str, key: &str, value: &str| Complex {
-        name: name.into(),
-        id,
-        tags: vec![tag.into()],
-        metadata: strings(&[(key, value)]),
-        pid: Pid::default(),
-        process_id: ProcessId::default(),
-    };
-    Nested {
-        name: "nested_test".into(),
-        id: 456,
-        complex: Complex {
-            name: "complex_value".into(),
-            id: 789,
-            tags: vec!["nested_tag1".into(), "nested_tag2".into()],
-            metadata: strings(&[("nested_key", "nested_value")]),
-            pid: Pid::new(node, 2, 2),
-            process_id: ProcessId::new(Atom::new("nested_process"), node),
-        },
-        complex_map: HashMap::from([
-            (
-                "complex1".to_string(),
-                small("complex1", 100, "tag1", "key1", "value1"),
-            ),
-            (
-                "complex2".to_string(),
-                small("complex2", 200, "tag2", "key2", "value2"),
-            ),
-        ]),
-        nested_map: strings(&[("key1", "value1"), ("key2", "value2")]),
-    }
-}
+use values::{complex_value, map_value, nested_value, string_value};
 
 struct Caches {
     encode: EncodeCaches,
@@ -119,26 +27,9 @@ struct Caches {
 }
 
 fn caches() -> Result<Caches, String> {
-    // Nested types before the types that contain them.
-    let reg = |r: Result<_, ergo_edf::RegisterError>| r.map_err(|e| format!("registering: {e}"));
-    reg(ergo_edf::ensure_registered::<Item>())?;
-    reg(ergo_edf::ensure_registered::<Complex>())?;
-    reg(ergo_edf::ensure_registered::<Nested>())?;
-    let node1 = Atom::new("node1");
-    let types: Vec<(u16, String)> = ergo_edf::registry::registered_types()
-        .iter()
-        .filter_map(|t| t.cache_id().map(|id| (id, t.name().to_string())))
-        .collect();
-    Ok(Caches {
-        encode: EncodeCaches::default()
-            .with_atoms([(node1, 256)])
-            .with_registered_types()
-            .with_registered_errors(),
-        decode: DecodeCaches::default()
-            .with_atoms([(256, node1)])
-            .with_types(types.iter().map(|(id, name)| (*id, name.as_str())))
-            .with_registered_errors(),
-    })
+    values::register().map_err(|e| format!("registering: {e}"))?;
+    let (encode, decode) = values::caches();
+    Ok(Caches { encode, decode })
 }
 
 /// Runs `f` for about `budget`: the median ns per call of five timed batches, and the calls

@@ -13,7 +13,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ergo_edf::{Atom, CompactString, DecodeCaches, Edf, EncodeCaches, Pid, ProcessId};
+use ergo_edf::{CompactString, DecodeCaches, Edf, EncodeCaches, Pid, ProcessId};
 
 // ---------------------------------------------------------------------------------------------
 // Allocation counting
@@ -69,33 +69,10 @@ fn count_allocs<R>(f: impl FnOnce() -> R) -> usize {
 // The benchmark's types and values
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Edf, Debug, Clone, PartialEq)]
-#[edf(name = "#ergo.services/benchmarks/serial/Item")]
-struct Item {
-    name: String,
-    id: i32,
-}
+#[path = "serial/values.rs"]
+mod values;
 
-#[derive(Edf, Debug, Clone, PartialEq)]
-#[edf(name = "#ergo.services/benchmarks/serial/Complex")]
-struct Complex {
-    name: String,
-    id: i32,
-    tags: Vec<String>,
-    metadata: HashMap<String, String>,
-    pid: Pid,
-    process_id: ProcessId,
-}
-
-#[derive(Edf, Debug, Clone, PartialEq)]
-#[edf(name = "#ergo.services/benchmarks/serial/Nested")]
-struct Nested {
-    name: String,
-    id: i32,
-    complex: Complex,
-    complex_map: HashMap<String, Complex>,
-    nested_map: HashMap<String, String>,
-}
+use values::{complex_value, map_value, nested_value, string_value, Complex, Item, Nested};
 
 // The same values with `CompactString` (no allocation up to 24 bytes) instead of `String`;
 // decode-only benchmarks `<case>_compact`.
@@ -175,82 +152,6 @@ fn compact_nested(n: &Nested) -> CompactNested {
     }
 }
 
-fn strings(kv: &[(&str, &str)]) -> HashMap<String, String> {
-    kv.iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn string_value() -> String {
-    "Ergo Framework".to_string()
-}
-
-fn map_value() -> HashMap<String, Item> {
-    HashMap::from([
-        (
-            "key1".to_string(),
-            Item {
-                name: "test1".into(),
-                id: 123,
-            },
-        ),
-        (
-            "key2".to_string(),
-            Item {
-                name: "test2".into(),
-                id: 456,
-            },
-        ),
-    ])
-}
-
-fn complex_value() -> Complex {
-    let node1 = Atom::new("node1");
-    Complex {
-        name: "test".into(),
-        id: 123,
-        tags: vec!["tag1".into(), "tag2".into()],
-        metadata: strings(&[("key1", "value1"), ("key2", "value2")]),
-        pid: Pid::new(node1, 1, 1),
-        process_id: ProcessId::new(Atom::new("process1"), node1),
-    }
-}
-
-fn nested_value() -> Nested {
-    let node = Atom::new("nested_node");
-    let small = |name: &str, id: i32, tag: &str, key: &str, value: &str| Complex {
-        name: name.into(),
-        id,
-        tags: vec![tag.into()],
-        metadata: strings(&[(key, value)]),
-        pid: Pid::default(),
-        process_id: ProcessId::default(),
-    };
-    Nested {
-        name: "nested_test".into(),
-        id: 456,
-        complex: Complex {
-            name: "complex_value".into(),
-            id: 789,
-            tags: vec!["nested_tag1".into(), "nested_tag2".into()],
-            metadata: strings(&[("nested_key", "nested_value")]),
-            pid: Pid::new(node, 2, 2),
-            process_id: ProcessId::new(Atom::new("nested_process"), node),
-        },
-        complex_map: HashMap::from([
-            (
-                "complex1".to_string(),
-                small("complex1", 100, "tag1", "key1", "value1"),
-            ),
-            (
-                "complex2".to_string(),
-                small("complex2", 200, "tag2", "key2", "value2"),
-            ),
-        ]),
-        nested_map: strings(&[("key1", "value1"), ("key2", "value2")]),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Caches
 // ---------------------------------------------------------------------------------------------
@@ -261,28 +162,12 @@ struct Caches {
 }
 
 fn caches() -> Caches {
-    // Nested types before the types that contain them.
-    ergo_edf::ensure_registered::<Item>().unwrap();
-    ergo_edf::ensure_registered::<Complex>().unwrap();
-    ergo_edf::ensure_registered::<Nested>().unwrap();
+    values::register().unwrap();
     ergo_edf::ensure_registered::<CompactItem>().unwrap();
     ergo_edf::ensure_registered::<CompactComplex>().unwrap();
     ergo_edf::ensure_registered::<CompactNested>().unwrap();
-    let node1 = Atom::new("node1");
-    let types: Vec<(u16, String)> = ergo_edf::registry::registered_types()
-        .iter()
-        .filter_map(|t| t.cache_id().map(|id| (id, t.name().to_string())))
-        .collect();
-    Caches {
-        encode: EncodeCaches::default()
-            .with_atoms([(node1, 256)])
-            .with_registered_types()
-            .with_registered_errors(),
-        decode: DecodeCaches::default()
-            .with_atoms([(256, node1)])
-            .with_types(types.iter().map(|(id, name)| (*id, name.as_str())))
-            .with_registered_errors(),
-    }
+    let (encode, decode) = values::caches();
+    Caches { encode, decode }
 }
 
 // ---------------------------------------------------------------------------------------------
