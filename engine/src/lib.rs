@@ -44,6 +44,7 @@ pub use ergo_proto as proto;
 
 mod actor;
 pub mod application;
+mod blocking;
 mod context;
 mod event;
 mod inbox;
@@ -64,6 +65,7 @@ mod target;
 
 pub use actor::{Actor, HandleResult};
 pub use application::{ApplicationInfo, ApplicationMode, ApplicationSpec, ApplicationState};
+pub use blocking::{BlockingOptions, BlockingTask};
 pub use context::{Context, DEFAULT_CALL_TIMEOUT};
 pub use ergo_edf::{Alias, Atom, Event, Pid, ProcessId, Ref};
 pub use event::EventOptions;

@@ -37,6 +37,14 @@ pub struct NodeOptions {
     pub log_level: crate::LogLevel,
     /// Networking (`None`: this node talks to no other node).
     pub network: Option<crate::net::NetworkOptions>,
+    /// Bounds of the blocking pool ([`crate::Context::spawn_blocking`]).
+    pub blocking: crate::BlockingOptions,
+    /// Extra shards, after the `shards` ones, that no default placement uses (neither
+    /// `Node::spawn`'s round robin nor network links) and that are never pinned: the place for a
+    /// process that must block its thread (a synchronous library, a long loop), which then stalls
+    /// only its own shard. Spawn there with `SpawnOptions::shard = Some(node.dedicated_shard(i))`
+    /// (see [`Node::dedicated_shard`]); its children stay there too.
+    pub dedicated_shards: usize,
 }
 
 impl Default for NodeOptions {
@@ -48,6 +56,8 @@ impl Default for NodeOptions {
             stop_timeout: Duration::from_secs(5),
             log_level: crate::LogLevel::Info,
             network: None,
+            blocking: crate::BlockingOptions::default(),
+            dedicated_shards: 0,
         }
     }
 }
@@ -121,6 +131,9 @@ pub(crate) struct NodeShared {
     pub(crate) creation: i64,
     started: Instant,
     pub(crate) shards: Vec<Arc<ShardRemote>>,
+    /// Shards `0..placed` take default placements; the rest are dedicated shards.
+    pub(crate) placed: usize,
+    pub(crate) blocking: crate::blocking::BlockingPool,
     names: RwLock<AtomMap<Pid>>,
     pub(crate) events: Events,
     external: Mutex<HashMap<Ref, ReplySender>>,
@@ -295,6 +308,8 @@ impl Node {
         } else {
             options.shards
         };
+        let placed = n;
+        let n = n + options.dedicated_shards;
         if n > 1024 {
             return Err(Error::Invalid("at most 1024 shards"));
         }
@@ -311,6 +326,8 @@ impl Node {
             creation,
             started: Instant::now(),
             shards,
+            placed,
+            blocking: crate::blocking::BlockingPool::new(options.blocking.clone()),
             names: RwLock::new(AtomMap::default()),
             events: Events::default(),
             external: Mutex::new(HashMap::new()),
@@ -328,7 +345,7 @@ impl Node {
         for i in 0..n {
             let (tx, rx) = sync_channel(1);
             let s = shared.clone();
-            let pin = options.pin.then_some((options.first_core + i) % cores);
+            let pin = (options.pin && i < placed).then_some((options.first_core + i) % cores);
             let h = std::thread::Builder::new()
                 .name(format!("ergo-shard-{i}"))
                 .spawn(move || shard::shard_main(s, i, pin, tx))?;
@@ -362,6 +379,34 @@ impl Node {
         }
         tracing::info!(node = %name, shards = n, creation, "node started");
         Ok(node)
+    }
+
+    /// The shard index of dedicated shard `i` ([`NodeOptions::dedicated_shards`]), if there is
+    /// one.
+    ///
+    /// ```
+    /// use ergo_engine::{Actor, Node, NodeOptions, SpawnOptions};
+    /// struct Blocker;
+    /// impl Actor for Blocker {}
+    /// let opts = NodeOptions { shards: 1, dedicated_shards: 1, ..Default::default() };
+    /// let node = Node::start("dedicated@localhost", opts).unwrap();
+    /// let shard = node.dedicated_shard(0).unwrap();
+    /// let pid = node.spawn(Blocker, SpawnOptions { shard: Some(shard), ..Default::default() }).unwrap();
+    /// assert_eq!(node.process_info(pid).unwrap().shard, 1);
+    /// node.stop();
+    /// ```
+    pub fn dedicated_shard(&self, i: usize) -> Option<usize> {
+        let s = self.0.placed + i;
+        (s < self.0.shards.len()).then_some(s)
+    }
+
+    /// Runs `f` on the node's blocking pool from any thread; the returned task is a future of
+    /// its result (see [`crate::Context::spawn_blocking`]).
+    pub fn spawn_blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<crate::BlockingTask<T>, Error> {
+        crate::BlockingTask::submit(&self.0.blocking, f)
     }
 
     /// Where this node's first acceptor listens (`None` without networking, in the hidden and
@@ -505,7 +550,7 @@ impl Node {
         let shard = match options.shard {
             Some(s) if s < n => s,
             Some(_) => return Err(Error::Invalid("no such shard")),
-            None => self.0.rr.fetch_add(1, Ordering::Relaxed) % n,
+            None => self.0.rr.fetch_add(1, Ordering::Relaxed) % self.0.placed,
         };
         self.run_on(shard, move |core| core.spawn(actor, options, None))?
     }
@@ -861,6 +906,7 @@ impl Node {
 
     fn shutdown_threads(&self) {
         self.0.stopping.store(true, Ordering::Release);
+        self.0.blocking.close();
         if let Some(net) = self.0.network.get() {
             net.stop();
         }

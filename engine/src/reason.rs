@@ -114,6 +114,13 @@ pub enum Error {
     /// The operating system refused something (io_uring, eventfd, threads).
     #[error("system error: {0}")]
     Os(String),
+    /// The blocking pool has as many jobs waiting as its bound allows
+    /// ([`crate::BlockingOptions::queue`]).
+    #[error("blocking pool is full")]
+    BlockingPoolFull,
+    /// A job on the blocking pool panicked (the panic's message).
+    #[error("blocking job panicked: {0}")]
+    BlockingPanicked(String),
 }
 
 impl From<std::io::Error> for Error {

@@ -553,7 +553,7 @@ impl Network {
         max_message_size: u64,
     ) -> Result<Arc<Conn>, Error> {
         let node = self.node.upgrade().ok_or(Error::NodeTerminated)?;
-        let shard = self.next_shard.fetch_add(1, Ordering::Relaxed) % node.shards.len();
+        let shard = self.next_shard.fetch_add(1, Ordering::Relaxed) % node.placed;
         set_user_timeout(&ready.stream, self.options.user_timeout);
         let fd = OwnedFd::from(ready.stream);
         let (tail, tls) = (ready.tail, ready.tls);
