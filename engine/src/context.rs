@@ -451,8 +451,9 @@ impl Context {
         let _ = self.shard.send_pid(to, env, Priority::Max);
     }
 
-    /// Sends an exit signal to `to`. The target terminates with `reason` unless it traps exits
-    /// (then it gets `MessageExitPid`); [`Reason::Kill`] cannot be trapped.
+    /// Sends an exit signal to `to`. The target terminates with `reason` (running its
+    /// `terminate`) unless it traps exits (then it gets `MessageExitPid`), whatever the reason,
+    /// [`Reason::Kill`] included, as in Go. A process never traps an exit signal from its parent.
     pub fn send_exit(&mut self, to: Pid, reason: Reason) -> Result<(), Error> {
         let env = Envelope {
             from: self.pid(),
@@ -461,9 +462,21 @@ impl Context {
         Ok(self.shard.send_pid(to, env, Priority::Max)?)
     }
 
-    /// Kills `to` (exit signal `kill`: immediate, not trappable, `terminate` is not called).
+    /// Kills `to`, as Go's `node.Kill`: it terminates with reason `kill` at once (after the
+    /// handler it is in, if any), even when it traps exits; its `terminate` runs with `kill`. Its
+    /// links and monitors get an ordinary exit signal / down message with reason `kill`, which
+    /// they may trap: a kill does not spread.
+    /// A process on another node gets an exit signal with reason `kill` instead (Go has no
+    /// remote kill), which it may trap.
     pub fn kill(&mut self, to: Pid) -> Result<(), Error> {
-        self.send_exit(to, Reason::Kill)
+        if to.node != self.shard.node.name {
+            return self.send_exit(to, Reason::Kill);
+        }
+        let env = Envelope {
+            from: self.pid(),
+            kind: Kind::Kill,
+        };
+        Ok(self.shard.send_pid(to, env, Priority::Max)?)
     }
 
     /// Turns exit signals into `MessageExit*` messages (on) or termination (off).

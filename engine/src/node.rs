@@ -752,9 +752,19 @@ impl Node {
         self.route(Target::Pid(pid), env, Priority::Max)
     }
 
-    /// Kills `pid` (not trappable; `terminate` is not called).
+    /// Kills `pid`, as Go's `node.Kill`: it terminates with reason `kill` even when it traps
+    /// exits, and its `terminate` runs with `kill`; its links and monitors get an ordinary,
+    /// trappable exit signal / down message with reason `kill` (a kill does not spread). A process
+    /// on another node gets an exit signal with reason `kill` (Go has no remote kill).
     pub fn kill(&self, pid: Pid) -> Result<(), Error> {
-        self.send_exit(pid, Reason::Kill)
+        if pid.node != self.0.name {
+            return self.send_exit(pid, Reason::Kill);
+        }
+        let env = Envelope {
+            from: self.0.node_pid(),
+            kind: Kind::Kill,
+        };
+        self.route(Target::Pid(pid), env, Priority::Max)
     }
 
     /// Asks the process for its `handle_inspect` figures.

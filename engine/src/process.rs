@@ -60,6 +60,9 @@ pub(crate) enum Kind {
     Request(Box<(Ref, Message)>),
     Response(Box<(Ref, Result<Message, Error>)>),
     Exit(Box<(Reason, ExitVia)>),
+    /// `Node::kill` / `Context::kill`: terminates the target at once with reason `kill`, whether
+    /// it traps exits or not (an exit *signal* whose reason is `kill` is an ordinary `Exit`).
+    Kill,
     /// A prebuilt `MessageDown*` (or other framework message) for `handle_message`.
     System(Message),
     /// A `MessageLog` for a logger process (goes to the Log queue).
@@ -442,7 +445,13 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
             }
             Kind::Exit(b) => {
                 let (reason, via) = *b;
-                if cell.flag(FLAG_TRAP_EXIT) && reason != Reason::Kill {
+                // As Go: a trapping process turns exit signals into messages, whatever their
+                // reason (`kill` included), except an exit signal from its own parent.
+                let from_parent = matches!(via, ExitVia::Pid)
+                    && from.node == shard.node.name
+                    && cell.parent.get() != 0
+                    && from.id == cell.parent.get();
+                if cell.flag(FLAG_TRAP_EXIT) && !from_parent {
                     let m = match via {
                         ExitVia::Pid => Message::new(MessageExitPid { pid: from, reason }),
                         ExitVia::ProcessId(process_id) => {
@@ -477,7 +486,8 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
             | Kind::Unlink
             | Kind::Monitor(_)
             | Kind::Demonitor(_)
-            | Kind::RemoteWatch(_) => Ok(()),
+            | Kind::RemoteWatch(_)
+            | Kind::Kill => Ok(()),
         };
         budget -= 1 + (shard.routed.get() - routed) as i64;
         if let Err(reason) = r {
@@ -494,9 +504,8 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
             budget = BATCH;
         }
     };
-    if reason != Reason::Kill
-        && catch_unwind(AssertUnwindSafe(|| actor.terminate(&mut ctx, &reason))).is_err()
-    {
+    // `terminate` runs on every way out, a kill included (Go calls it with `kill` too).
+    if catch_unwind(AssertUnwindSafe(|| actor.terminate(&mut ctx, &reason))).is_err() {
         tracing::error!(process = cell.id, "terminate panicked");
     }
     drop(actor);

@@ -523,7 +523,7 @@ impl ShardCore {
                 self.control(cell, env);
                 None
             }
-            Kind::Exit(ref b) if b.0 == Reason::Kill => {
+            Kind::Kill => {
                 cell.ext().kill = Some(Reason::Kill);
                 cell.set_flag(FLAG_KILLED, true);
                 if cell.state.get() != ProcessState::Init {
