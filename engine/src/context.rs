@@ -16,7 +16,7 @@ use ergo_edf::{Alias, Atom, Event, Pid, Ref};
 use ergo_proto::connection::RemoteTarget;
 
 use crate::process::{
-    Envelope, ExitVia, Kind, MonitorKind, ProcCell, ProcessState, FLAG_TRAP_EXIT,
+    Envelope, ExitVia, Kind, MonitorKind, ProcCell, ProcessState, FLAG_IMPORTANT, FLAG_TRAP_EXIT,
 };
 use crate::shard::{ShardCore, TimerAction, TimerRef};
 use crate::{
@@ -212,14 +212,29 @@ impl Context {
         self.call_timeout(to, request, DEFAULT_CALL_TIMEOUT).await
     }
 
-    /// [`Context::call`] with an explicit timeout.
+    /// [`Context::call`] with an explicit timeout. The request goes with this process's send
+    /// priority ([`Context::set_send_priority`]) and, to another node, with important delivery
+    /// when [`Context::set_important_delivery`] is on (as Go's `CallWithTimeout`).
     pub async fn call_timeout<T: Any + Send>(
         &mut self,
         to: impl Into<Target>,
         request: T,
         timeout: Duration,
     ) -> Result<Message, Error> {
-        let to = to.into();
+        let (prio, important) = (self.cell.priority(), self.cell.flag(FLAG_IMPORTANT));
+        self.call_with(to.into(), Message::new(request), prio, important, timeout)
+            .await
+    }
+
+    /// Sends a request (plain or important) with `prio` and waits for its response.
+    pub(crate) async fn call_with(
+        &mut self,
+        to: Target,
+        request: Message,
+        prio: Priority,
+        important: bool,
+        timeout: Duration,
+    ) -> Result<Message, Error> {
         if to == Target::Pid(self.pid()) {
             return Err(Error::Invalid("a process cannot call itself"));
         }
@@ -229,11 +244,16 @@ impl Context {
             e.awaiting = Some(r);
             e.reply = None;
         }
+        let b = Box::new((r, request));
         let env = Envelope {
             from: self.pid(),
-            kind: Kind::Request(Box::new((r, Message::new(request)))),
+            kind: if important {
+                Kind::ImportantRequest(b)
+            } else {
+                Kind::Request(b)
+            },
         };
-        if let Err(e) = self.shard.send_env(to, env, Priority::Normal) {
+        if let Err(e) = self.shard.send_env(to, env, prio) {
             self.cell.ext().awaiting = None;
             return Err(e.into());
         }

@@ -46,6 +46,7 @@ mod actor;
 pub mod application;
 mod blocking;
 mod context;
+mod context_calls;
 mod event;
 mod inbox;
 mod log;

@@ -597,7 +597,7 @@ impl Node {
             // made from outside the node, so they stay in order. A call that cannot leave fails
             // at once instead of waiting for its timeout.
             let reply_to = match &env.kind {
-                Kind::Request(b) => Some((env.from, b.0)),
+                Kind::Request(b) | Kind::ImportantRequest(b) => Some((env.from, b.0)),
                 _ => None,
             };
             s.shards[0].publish(vec![Item::Run(Box::new(move |core: &Rc<ShardCore>| {

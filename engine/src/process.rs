@@ -58,6 +58,9 @@ pub(crate) enum MonitorKind {
 pub(crate) enum Kind {
     Message(Message),
     Request(Box<(Ref, Message)>),
+    /// A call with important delivery (Go's `CallImportant`): a peer answers at once with the
+    /// reason when it cannot deliver it; on this node it is a plain `Request`.
+    ImportantRequest(Box<(Ref, Message)>),
     Response(Box<(Ref, Result<Message, Error>)>),
     Exit(Box<(Reason, ExitVia)>),
     /// `Node::kill` / `Context::kill`: terminates the target at once with reason `kill`, whether
@@ -192,6 +195,8 @@ pub(crate) struct ProcExt {
 
 pub(crate) const FLAG_TRAP_EXIT: u8 = 1;
 pub(crate) const FLAG_KILLED: u8 = 2;
+/// Calls made by this process use important delivery (`Context::set_important_delivery`).
+pub(crate) const FLAG_IMPORTANT: u8 = 4;
 
 /// The shard-local record of one process.
 pub(crate) struct ProcCell {
@@ -438,7 +443,7 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
             Kind::Important(b) => guard(&cell, actor.handle_message(&mut ctx, from, b.1)).await,
             // Calls and events run boxed, so that their (larger) futures do not grow every
             // idle process's task.
-            Kind::Request(b) => {
+            Kind::Request(b) | Kind::ImportantRequest(b) => {
                 let fut: Pin<Box<dyn Future<Output = HandleResult> + '_>> =
                     Box::pin(handle_request(&mut actor, &mut ctx, &cell, from, b));
                 fut.await

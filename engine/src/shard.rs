@@ -640,7 +640,7 @@ impl ShardCore {
     fn undeliverable_via(&self, target: Pid, env: Envelope) {
         let from = env.from;
         match env.kind {
-            Kind::Request(b) => {
+            Kind::Request(b) | Kind::ImportantRequest(b) => {
                 let r = b.0;
                 let env = Envelope {
                     from: target,
@@ -777,7 +777,7 @@ impl ShardCore {
         drop(cell.runnable.take());
         let pending = cell.mailbox.borrow_mut().drain_all();
         for env in pending {
-            if let Kind::Request(b) = env.kind {
+            if let Kind::Request(b) | Kind::ImportantRequest(b) = env.kind {
                 let r = b.0;
                 let e = Envelope {
                     from: pid,

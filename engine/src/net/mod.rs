@@ -526,7 +526,7 @@ impl Network {
             let Waiting::Env(_, env, _, _) = w else {
                 continue;
             };
-            if let Kind::Request(b) | Kind::Important(b) = env.kind {
+            if let Kind::Request(b) | Kind::ImportantRequest(b) | Kind::Important(b) = env.kind {
                 let reply = Envelope {
                     from: Pid::new(peer, 0, 0),
                     kind: Kind::Response(Box::new((b.0, Err(Error::NoConnection(peer))))),
@@ -943,6 +943,16 @@ pub(crate) fn encode(
         }
         Kind::Request(b) => {
             let (r, m) = *b;
+            c.request(&env.from, target, &r, &opts, &AnyPayload(any_of(&m)), out)
+                .map_err(net_err)?;
+        }
+        Kind::ImportantRequest(b) => {
+            // The flag asks the peer for an error frame when delivery fails; the value is unused.
+            let (r, m) = *b;
+            let opts = SendOptions {
+                important: Some(0),
+                ..opts
+            };
             c.request(&env.from, target, &r, &opts, &AnyPayload(any_of(&m)), out)
                 .map_err(net_err)?;
         }
