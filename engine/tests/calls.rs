@@ -277,7 +277,7 @@ fn node_call_ok(
     a.send(c, Ask::CallImportant(t)).unwrap();
     assert_eq!(counted(rx.recv_timeout(WAIT).unwrap()), 0);
     a.send(c, Ask::CallText(t, "fail".into())).unwrap();
-    let e = rx.recv_timeout(WAIT).unwrap().err().expect("an error");
+    let e = rx.recv_timeout(WAIT).unwrap().expect_err("an error");
     assert!(
         e.to_string().contains("refused on purpose"),
         "the remote caller sees the error's text, got {e}"
