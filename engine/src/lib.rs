@@ -72,9 +72,10 @@ pub use ergo_edf::{Alias, Atom, Event, Pid, ProcessId, Ref};
 pub use event::EventOptions;
 pub use log::{LogLevel, MessageLog};
 pub use message::{
-    Message, MessageDownAlias, MessageDownEvent, MessageDownPid, MessageDownProcessId,
-    MessageEvent, MessageEventStart, MessageEventStop, MessageExitAlias, MessageExitEvent,
-    MessageExitPid, MessageExitProcessId, MessageFallback, MessageOptions, Priority,
+    Message, MessageDownAlias, MessageDownEvent, MessageDownNode, MessageDownPid,
+    MessageDownProcessId, MessageEvent, MessageEventStart, MessageEventStop, MessageExitAlias,
+    MessageExitEvent, MessageExitNode, MessageExitPid, MessageExitProcessId, MessageFallback,
+    MessageOptions, Priority,
 };
 pub use net::api::{Network, RemoteNode, RemoteNodeInfo, DEFAULT_REQUEST_TIMEOUT};
 pub use net::tls::{

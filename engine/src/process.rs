@@ -44,6 +44,8 @@ pub(crate) enum ExitVia {
     ProcessId(ProcessId),
     Alias(Alias),
     Event(Event),
+    /// A link to a whole node (`Context::link_node`): its connection went down.
+    Node(Atom),
 }
 
 /// What a monitor watches (decides which `MessageDown*` the watcher gets).
@@ -191,6 +193,8 @@ pub(crate) struct ProcExt {
     pub(crate) env: Vec<(Atom, std::sync::Arc<dyn std::any::Any + Send + Sync>)>,
     pub(crate) events_owned: Vec<Atom>,
     pub(crate) events_subscribed: Vec<Atom>,
+    /// Peers this process links to or monitors as whole nodes (`Context::link_node`).
+    pub(crate) node_watches: Vec<Atom>,
 }
 
 pub(crate) const FLAG_TRAP_EXIT: u8 = 1;
@@ -464,6 +468,7 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
                         }
                         ExitVia::Alias(alias) => Message::new(MessageExitAlias { alias, reason }),
                         ExitVia::Event(event) => Message::new(MessageExitEvent { event, reason }),
+                        ExitVia::Node(name) => Message::new(crate::MessageExitNode { name }),
                     };
                     guard(&cell, actor.handle_message(&mut ctx, from, m)).await
                 } else {

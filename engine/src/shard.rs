@@ -822,6 +822,11 @@ impl ShardCore {
         for ev in ext.events_subscribed {
             self.node.events.unsubscribe(self, ev, pid);
         }
+        if !ext.node_watches.is_empty() {
+            if let Some(net) = self.node.network.get() {
+                net.node_watch.forget(pid, &ext.node_watches);
+            }
+        }
         let _ = started;
     }
 

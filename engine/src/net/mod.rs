@@ -22,6 +22,7 @@ pub(crate) mod acceptor;
 pub(crate) mod api;
 pub(crate) mod handshake_io;
 pub(crate) mod link_io;
+pub(crate) mod node_watch;
 pub(crate) mod remote;
 pub(crate) mod route;
 pub(crate) mod tls;
@@ -233,6 +234,7 @@ pub(crate) struct Network {
     next_shard: AtomicUsize,
     /// Remote links, monitors, events, spawn and application start.
     pub(crate) remote: remote::Remote,
+    pub(crate) node_watch: node_watch::NodeWatch,
     /// Static routes added at run time (`Network::add_route`).
     added_routes: RwLock<HashMap<Atom, StaticRoute>>,
     /// Event frames (105) sent: one per publication and subscribing node.
@@ -279,6 +281,7 @@ impl Network {
             threads: Mutex::new(Vec::new()),
             next_shard: AtomicUsize::new(0),
             remote: remote::Remote::default(),
+            node_watch: node_watch::NodeWatch::default(),
             added_routes: RwLock::new(HashMap::new()),
             events_out: std::sync::atomic::AtomicU64::new(0),
             conn_gen: std::sync::atomic::AtomicU64::new(0),
