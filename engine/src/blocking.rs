@@ -11,6 +11,9 @@
 //! queueing without bound. A job that panics gives [`crate::Error::BlockingPanicked`] to whoever
 //! waits for it; the thread goes on.
 //!
+//! Dedicated shards ([`crate::NodeOptions::dedicated_shards`]) are the other way out, for a
+//! process that holds its thread for good; [`crate::Node::dedicated_shard`] names them.
+//!
 //! This module never runs on a shard and never touches shard state: its only link back is a
 //! [`std::task::Waker`] (which republishes the waiting task to its shard) or a message delivered
 //! through the node's outside-thread path.
@@ -283,6 +286,36 @@ impl crate::Context {
             let r: Result<T, Error> = run_caught(f);
             deliver_result(&node.shards, me, Message::new(r));
         }))
+    }
+}
+
+impl crate::Node {
+    /// The shard index of dedicated shard `i` ([`NodeOptions::dedicated_shards`]), if there is
+    /// one.
+    ///
+    /// ```
+    /// use ergo_engine::{Actor, Node, NodeOptions, SpawnOptions};
+    /// struct Blocker;
+    /// impl Actor for Blocker {}
+    /// let opts = NodeOptions { shards: 1, dedicated_shards: 1, ..Default::default() };
+    /// let node = Node::start("dedicated@localhost", opts).unwrap();
+    /// let shard = node.dedicated_shard(0).unwrap();
+    /// let pid = node.spawn(Blocker, SpawnOptions { shard: Some(shard), ..Default::default() }).unwrap();
+    /// assert_eq!(node.process_info(pid).unwrap().shard, 1);
+    /// node.stop();
+    /// ```
+    pub fn dedicated_shard(&self, i: usize) -> Option<usize> {
+        let s = self.0.placed + i;
+        (s < self.0.shards.len()).then_some(s)
+    }
+
+    /// Runs `f` on the node's blocking pool from any thread; the returned task is a future of
+    /// its result (see [`crate::Context::spawn_blocking`]).
+    pub fn spawn_blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<BlockingTask<T>, Error> {
+        BlockingTask::submit(&self.0.blocking, f)
     }
 }
 

@@ -53,6 +53,7 @@ mod log;
 mod message;
 mod net;
 mod node;
+mod node_api;
 mod options;
 pub mod pool;
 mod process;
@@ -83,6 +84,7 @@ pub use net::tls::{
 };
 pub use net::{AcceptorOptions, NetworkMode, NetworkOptions, StaticRoute};
 pub use node::{rss_bytes, Node, NodeInfo, NodeOptions, ProcessInfo, ShardInfo};
+pub use node_api::framework_version;
 pub use options::{Compression, CompressionKind, Fallback, SpawnOptions};
 pub use pool::Pool;
 pub use process::ProcessState;

@@ -381,34 +381,6 @@ impl Node {
         Ok(node)
     }
 
-    /// The shard index of dedicated shard `i` ([`NodeOptions::dedicated_shards`]), if there is
-    /// one.
-    ///
-    /// ```
-    /// use ergo_engine::{Actor, Node, NodeOptions, SpawnOptions};
-    /// struct Blocker;
-    /// impl Actor for Blocker {}
-    /// let opts = NodeOptions { shards: 1, dedicated_shards: 1, ..Default::default() };
-    /// let node = Node::start("dedicated@localhost", opts).unwrap();
-    /// let shard = node.dedicated_shard(0).unwrap();
-    /// let pid = node.spawn(Blocker, SpawnOptions { shard: Some(shard), ..Default::default() }).unwrap();
-    /// assert_eq!(node.process_info(pid).unwrap().shard, 1);
-    /// node.stop();
-    /// ```
-    pub fn dedicated_shard(&self, i: usize) -> Option<usize> {
-        let s = self.0.placed + i;
-        (s < self.0.shards.len()).then_some(s)
-    }
-
-    /// Runs `f` on the node's blocking pool from any thread; the returned task is a future of
-    /// its result (see [`crate::Context::spawn_blocking`]).
-    pub fn spawn_blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<crate::BlockingTask<T>, Error> {
-        crate::BlockingTask::submit(&self.0.blocking, f)
-    }
-
     /// Where this node's first acceptor listens (`None` without networking, in the hidden and
     /// disabled modes, or without acceptors).
     pub fn network_address(&self) -> Option<std::net::SocketAddr> {
@@ -705,6 +677,17 @@ impl Node {
         })
     }
 
+    /// A reference unique on this node (Go's `node.MakeRef`), made from any thread.
+    pub fn make_ref(&self) -> Ref {
+        let s = &self.0;
+        let seq = s.ext_ref.fetch_add(1, Ordering::Relaxed);
+        Ref {
+            node: s.name,
+            creation: s.creation,
+            id: [seq, u64::MAX, s.creation as u64],
+        }
+    }
+
     /// Makes a fresh ref, lets `send` send something whose answer comes back as a response
     /// to the node's external PID under that ref, and waits for it up to `timeout`.
     pub(crate) fn external_request(
@@ -713,12 +696,7 @@ impl Node {
         send: impl FnOnce(&Node, Pid, Ref) -> Result<(), Error>,
     ) -> Result<Message, Error> {
         let s = &self.0;
-        let seq = s.ext_ref.fetch_add(1, Ordering::Relaxed);
-        let r = Ref {
-            node: s.name,
-            creation: s.creation,
-            id: [seq, u64::MAX, s.creation as u64],
-        };
+        let r = self.make_ref();
         let (tx, rx) = sync_channel(1);
         s.external
             .lock()

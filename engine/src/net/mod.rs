@@ -253,7 +253,7 @@ impl Network {
         let mut local = LocalNode::new(node.name, node.creation, &options.cookie);
         local.flags = options.flags;
         local.max_message_size = options.max_message_size;
-        local.version = Version::new("ergo-rs", env!("CARGO_PKG_VERSION"), "MIT");
+        local.version = crate::node_api::framework_version();
         let mut acceptors = Vec::new();
         if options.mode == NetworkMode::Enabled {
             for a in &options.acceptors {
