@@ -279,8 +279,8 @@ impl Context {
     /// Sends with important delivery: returns once the target's node confirms that the message
     /// is in the target's mailbox, or with the reason it is not (unknown process, mailbox full,
     /// ...), or [`Error::Timeout`] after `timeout` (Go: 5 s). Needs the peer to announce
-    /// important delivery (else [`Error::Network`]). Local targets answer at once, as a plain
-    /// send would.
+    /// important delivery (else [`Error::Network`]). A target on this node confirms from its own
+    /// shard, so a full bounded mailbox on another shard is reported too.
     pub async fn send_important<T: Any + Send>(
         &mut self,
         to: impl Into<Target>,
@@ -295,7 +295,9 @@ impl Context {
             Target::Name(_) => self.shard.node.name,
         };
         if node == self.shard.node.name {
-            return self.send(to, message);
+            return self
+                .send_confirmed(to, Message::new(message), timeout)
+                .await;
         }
         if let Some(c) = self.shard.node.network.get().and_then(|n| n.conn(node)) {
             use ergo_proto::gen::NetworkFlags;
@@ -330,6 +332,36 @@ impl Context {
         if let Err(e) = self.shard.send_env(to, env, prio) {
             self.cell.ext().awaiting = None;
             return Err(e.into());
+        }
+        self.wait_reply(r, timeout).await.map(|_| ())
+    }
+
+    /// A local send whose outcome the recipient's shard confirms (see `confirm.rs`).
+    async fn send_confirmed(
+        &mut self,
+        to: Target,
+        message: Message,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let r = self.make_ref();
+        {
+            let mut e = self.cell.ext();
+            e.awaiting = Some(r);
+            e.reply = None;
+        }
+        let me = self.pid();
+        let (c, once) =
+            crate::confirm::Confirm::new(message, crate::confirm::AckTo::Local { to: me, r });
+        let env = Envelope {
+            from: me,
+            kind: Kind::Confirm(c),
+        };
+        let prio = self.cell.priority();
+        if let Err(e) = self.shard.send_env(to, env, prio) {
+            if !once.done() {
+                self.cell.ext().awaiting = None;
+                return Err(e.into());
+            }
         }
         self.wait_reply(r, timeout).await.map(|_| ())
     }

@@ -45,6 +45,7 @@ pub use ergo_proto as proto;
 mod actor;
 pub mod application;
 mod blocking;
+mod confirm;
 mod context;
 mod context_calls;
 mod event;

@@ -81,6 +81,9 @@ pub(crate) enum Kind {
     RemoteWatch(Box<crate::net::remote::RemoteWatch>),
     /// A message sent with important delivery to another node (the ref the ack answers).
     Important(Box<(Ref, Message)>),
+    /// A message whose sender waits for the outcome of its delivery (see `confirm.rs`); the
+    /// recipient's shard pushes it as a plain message and acknowledges.
+    Confirm(Box<crate::confirm::Confirm>),
     Inspect(Box<dyn FnOnce(std::collections::BTreeMap<String, String>) + Send>),
 }
 
@@ -130,9 +133,14 @@ impl Mailbox {
                 .map_or(0, |o| o.iter().map(|q| q.len()).sum())
     }
 
+    /// Envelopes waiting in the queue that `prio` fills.
     #[inline]
-    pub(crate) fn main_len(&self) -> usize {
-        self.main.len()
+    pub(crate) fn queue_len(&self, prio: Priority) -> usize {
+        match prio {
+            Priority::Normal => self.main.len(),
+            Priority::High => self.other.as_ref().map_or(0, |o| o[SYSTEM].len()),
+            Priority::Max => self.other.as_ref().map_or(0, |o| o[URGENT].len()),
+        }
     }
 
     /// Urgent, then System, then Main, then Log.
@@ -497,6 +505,7 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
             | Kind::Monitor(_)
             | Kind::Demonitor(_)
             | Kind::RemoteWatch(_)
+            | Kind::Confirm(_)
             | Kind::Kill => Ok(()),
         };
         budget -= 1 + (shard.routed.get() - routed) as i64;

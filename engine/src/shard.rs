@@ -487,14 +487,25 @@ impl ShardCore {
     #[inline]
     fn deliver_to(&self, cell: &Rc<ProcCell>, env: Envelope, prio: Priority) -> Result<(), Fail> {
         let env = if let Kind::Message(_) = env.kind {
+            // As Go: a bounded mailbox bounds each of its queues (Main, System, Urgent) with
+            // the same size; framework messages (exit signals, down messages) are never refused.
             let lim = cell.limit.get();
-            if lim != 0
-                && prio == Priority::Normal
-                && cell.mailbox.borrow().main_len() >= lim as usize
-            {
+            if lim != 0 && cell.mailbox.borrow().queue_len(prio) >= lim as usize {
                 return self.mailbox_full(cell, env);
             }
             env
+        } else if let Kind::Confirm(c) = env.kind {
+            let lim = cell.limit.get();
+            if lim != 0 && cell.mailbox.borrow().queue_len(prio) >= lim as usize {
+                self.confirm(&c.ack, &c.once, Some(Fail::MailboxFull));
+                return Ok(());
+            }
+            let c = *c;
+            self.confirm(&c.ack, &c.once, None);
+            Envelope {
+                from: env.from,
+                kind: Kind::Message(c.message),
+            }
         } else {
             match self.deliver_special(cell, env) {
                 Some(env) => env,
@@ -648,6 +659,7 @@ impl ShardCore {
                 };
                 let _ = self.send_pid(from, env, Priority::Max);
             }
+            Kind::Confirm(c) => self.confirm(&c.ack, &c.once, Some(Fail::ProcessUnknown)),
             Kind::Link(via) => {
                 let env = Envelope {
                     from: target,

@@ -1297,17 +1297,35 @@ impl ShardCore {
             } => {
                 let m = Message::from_any(payload.any().map_err(|e| e.to_string())?);
                 let id = target_id(&to);
-                let delivered = deliver(
-                    to,
-                    Envelope {
-                        from,
-                        kind: Kind::Message(m),
-                    },
+                let Some(d) = important else {
+                    let _ = deliver(
+                        to,
+                        Envelope {
+                            from,
+                            kind: Kind::Message(m),
+                        },
+                        priority,
+                    );
+                    return Ok(());
+                };
+                // Important delivery: always acknowledged, with the outcome, by the shard that
+                // puts it into the mailbox (or here, when it cannot get that far).
+                let ack = crate::confirm::AckTo::Remote {
+                    conn: conn.clone(),
+                    from_id: id,
+                    to: from,
+                    reference: [d, 0, 0],
                     priority,
-                );
-                if let Some(d) = important {
-                    // Important delivery: always acknowledged, with the outcome.
-                    self.net_ack(conn, id, from, [d, 0, 0], priority, delivered.err());
+                };
+                let (c, once) = crate::confirm::Confirm::new(m, ack);
+                let env = Envelope {
+                    from,
+                    kind: Kind::Confirm(c),
+                };
+                if let Err(f) = deliver(to, env, priority) {
+                    if !once.done() {
+                        self.net_ack(conn, id, from, [d, 0, 0], priority, Some(f));
+                    }
                 }
             }
             Incoming::Request {
@@ -1395,7 +1413,7 @@ impl ShardCore {
 
     /// Writes a type-130 frame on `conn`'s link (this shard): an important-delivery ack, or the
     /// error of an important call that could not be delivered.
-    fn net_ack(
+    pub(crate) fn net_ack(
         &self,
         conn: &Conn,
         from_id: u64,
@@ -1410,14 +1428,16 @@ impl ShardCore {
             Some(Fail::MailboxFull) => ResponseCode::MailboxFull,
             Some(f) => ResponseCode::Error(GoError::new(Error::from(f).to_string())),
         };
-        let mut net = self.net.borrow_mut();
-        if let Some(buf) = net.io.write_buf(conn.link) {
-            if let Err(e) = conn
-                .codec
+        // From any shard: the confirmation of a delivery on another shard than the link's
+        // goes out with that shard's outbound batch.
+        let r = self.write_frame(conn, |buf| {
+            conn.codec
                 .response_error(from_id, &to, reference, priority, &code, false, buf)
-            {
-                tracing::warn!(peer = %conn.codec.peer(), error = %e, "cannot acknowledge");
-            }
+                .map(|_| ())
+                .map_err(|e| Fail::Network(e.to_string()))
+        });
+        if let Err(e) = r {
+            tracing::warn!(peer = %conn.codec.peer(), error = ?e, "cannot acknowledge");
         }
     }
 
