@@ -145,6 +145,11 @@ pub trait RegistrarClient: Send + Sync {
     }
     /// Leaves the cluster (unregisters) and stops the registrar's threads.
     fn stop(&self);
+    /// The implementation itself, for what only it offers (e.g.
+    /// `etcd::EtcdRegistrar::state`): `registrar.as_any()?.downcast_ref::<EtcdRegistrar>()`.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
     /// The error for an operation this registrar does not offer.
     fn unsupported(&self, what: &'static str) -> RegistrarError {
         RegistrarError::Unsupported {

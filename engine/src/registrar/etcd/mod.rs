@@ -363,6 +363,10 @@ impl RegistrarClient for EtcdRegistrar {
         self.session.stop();
     }
 
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn unsupported(&self, what: &'static str) -> RegistrarError {
         RegistrarError::Unsupported {
             registrar: "etcd",
