@@ -27,6 +27,47 @@ pub(crate) struct Handle {
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Application route changes, written to etcd one after another in the order made.
+    apps: tokio::sync::mpsc::UnboundedSender<AppOp>,
+}
+
+/// A change of one of our application routes.
+enum AppOp {
+    Put(ApplicationRoute),
+    Delete(Atom),
+}
+
+/// Writes application route changes in order (a stop's `stopping` before its `loaded`).
+async fn app_writer(
+    sh: Arc<Shared>,
+    mut c: Client,
+    mut ops: tokio::sync::mpsc::UnboundedReceiver<AppOp>,
+) {
+    let t = sh.options.request_timeout;
+    while let Some(op) = ops.recv().await {
+        let r = match op {
+            AppOp::Put(route) => {
+                let lease = sh.lease.load(Ordering::Acquire);
+                if lease == 0 {
+                    // Not registered now: the next registration puts it.
+                    continue;
+                }
+                let key = sh.paths.app_key(route.name, sh.me);
+                match layout::encode_app(&route) {
+                    Ok(v) => timed(t, c.put(key, v, Some(PutOptions::new().with_lease(lease))))
+                        .await
+                        .map(|_| ()),
+                    Err(e) => Err(e),
+                }
+            }
+            AppOp::Delete(app) => timed(t, c.delete(sh.paths.app_key(app, sh.me), None))
+                .await
+                .map(|_| ()),
+        };
+        if let Err(e) = r {
+            tracing::warn!(node = %sh.me, error = %e, "etcd registrar: application route not written");
+        }
+    }
 }
 
 fn connect_options(o: &EtcdOptions) -> ConnectOptions {
@@ -72,6 +113,7 @@ async fn timed<T>(
 pub(crate) fn start(shared: Arc<Shared>, register: bool) -> Result<Handle, EtcdError> {
     let (tx, rx) = mpsc::sync_channel(1);
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (apps_tx, apps_rx) = tokio::sync::mpsc::unbounded_channel();
     let sh = shared.clone();
     let thread = std::thread::Builder::new()
         .name("ergo-etcd-registrar".into())
@@ -118,6 +160,7 @@ pub(crate) fn start(shared: Arc<Shared>, register: bool) -> Result<Handle, EtcdE
                     let _ = tx.send(Err(e));
                     return;
                 }
+                tokio::spawn(app_writer(sh.clone(), client.clone(), apps_rx));
                 let _ = tx.send(Ok((tokio::runtime::Handle::current(), client)));
                 if register {
                     run(sh, c, stop_rx).await;
@@ -134,6 +177,7 @@ pub(crate) fn start(shared: Arc<Shared>, register: bool) -> Result<Handle, EtcdE
             shared,
             stop: stop_tx,
             thread: Mutex::new(Some(thread)),
+            apps: apps_tx,
         }),
         Ok(Err(e)) => {
             let _ = thread.join();
@@ -469,37 +513,16 @@ impl Handle {
         })
     }
 
-    /// Puts one of our application routes under the current lease, without waiting (a route
-    /// put while unregistered goes out with the next registration).
+    /// Puts one of our application routes under the current lease, without waiting (in
+    /// order with the other changes; a route put while unregistered goes out with the next
+    /// registration).
     pub(crate) fn put_app(&self, route: ApplicationRoute) {
-        let lease = self.shared.lease.load(Ordering::Acquire);
-        if lease == 0 {
-            return;
-        }
-        let mut c = self.client.clone();
-        let key = self.shared.paths.app_key(route.name, self.shared.me);
-        let t = self.shared.options.request_timeout;
-        self.rt.spawn(async move {
-            let r = match layout::encode_app(&route) {
-                Ok(v) => timed(t, c.put(key, v, Some(PutOptions::new().with_lease(lease)))).await.map(|_| ()),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = r {
-                tracing::warn!(app = %route.name, error = %e, "etcd registrar: application route not put");
-            }
-        });
+        let _ = self.apps.send(AppOp::Put(route));
     }
 
     /// Deletes one of our application routes, without waiting.
     pub(crate) fn delete_app(&self, app: Atom) {
-        let mut c = self.client.clone();
-        let key = self.shared.paths.app_key(app, self.shared.me);
-        let t = self.shared.options.request_timeout;
-        self.rt.spawn(async move {
-            if let Err(e) = timed(t, c.delete(key, None)).await {
-                tracing::warn!(app = %app, error = %e, "etcd registrar: application route not deleted");
-            }
-        });
+        let _ = self.apps.send(AppOp::Delete(app));
     }
 
     /// Leaves the cluster (revokes the lease) and ends the thread.
