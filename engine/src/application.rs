@@ -21,10 +21,10 @@ use ergo_edf::{Atom, Pid};
 
 use crate::registrar::{ApplicationRoute, RouteState};
 use crate::supervisor::ChildSpec;
-use ergo_proto::gen::ApplicationMode as WireMode;
 use crate::{
     Actor, Context, Error, HandleResult, Message, MessageExitPid, Node, Reason, SpawnOptions,
 };
+use ergo_proto::gen::ApplicationMode as WireMode;
 
 /// What happens when a member terminates (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

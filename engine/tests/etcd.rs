@@ -123,7 +123,11 @@ fn etcd_registers_routes_under_a_lease_leaves_on_stop_and_a_killed_node_expires_
     assert_eq!(routes[0].handshake_version.name, "EHS");
     // A clean stop revokes the lease: the key goes at once, not after the TTL.
     a.stop();
-    assert!(kv.wait_key(&node_key("c1", "a@localhost"), false, Duration::from_secs(2)));
+    assert!(kv.wait_key(
+        &node_key("c1", "a@localhost"),
+        false,
+        Duration::from_secs(2)
+    ));
 
     // A node in another process, killed with SIGKILL: its key goes when its lease expires.
     let ttl = 2;
@@ -181,7 +185,9 @@ fn etcd_two_nodes_discover_and_message_each_other() {
     assert_eq!(registrar(&b).nodes().unwrap(), vec![a.name()]);
     let routes = registrar(&b).resolve(a.name()).unwrap();
     assert_eq!(routes[0].port, a.network_address().unwrap().port());
-    assert!(registrar(&b).resolve(Atom::new("nobody@localhost")).is_err());
+    assert!(registrar(&b)
+        .resolve(Atom::new("nobody@localhost"))
+        .is_err());
     let info = registrar(&a).info();
     assert!(info.support_config && info.support_event && info.support_register_application);
     b.stop();
@@ -212,12 +218,14 @@ fn etcd_application_routes_follow_load_start_stop_and_unload() {
     let b = start_node("b@localhost", options(&etcd.endpoint, "c3", 10)).unwrap();
     let key = app_key("c3", "shop", "a@localhost");
     a.application_load(shop()).unwrap();
-    assert!(wait_until(|| stored_app(&kv, &key)
-        .is_some_and(|r| r.state == RouteState::LOADED)));
+    assert!(wait_until(
+        || stored_app(&kv, &key).is_some_and(|r| r.state == RouteState::LOADED)
+    ));
     a.application_start("shop", Some(ergo_engine::ApplicationMode::Transient))
         .unwrap();
-    assert!(wait_until(|| stored_app(&kv, &key)
-        .is_some_and(|r| r.state == RouteState::RUNNING)));
+    assert!(wait_until(
+        || stored_app(&kv, &key).is_some_and(|r| r.state == RouteState::RUNNING)
+    ));
     let want = ApplicationRoute {
         node: a.name(),
         name: Atom::new("shop"),
@@ -227,7 +235,9 @@ fn etcd_application_routes_follow_load_start_stop_and_unload() {
     };
     assert_eq!(stored_app(&kv, &key), Some(want.clone()));
     assert_eq!(
-        registrar(&b).resolve_application(Atom::new("shop")).unwrap(),
+        registrar(&b)
+            .resolve_application(Atom::new("shop"))
+            .unwrap(),
         vec![want]
     );
     assert!(
@@ -238,8 +248,9 @@ fn etcd_application_routes_follow_load_start_stop_and_unload() {
         "a node's own application routes are left out"
     );
     a.application_stop("shop").unwrap();
-    assert!(wait_until(|| stored_app(&kv, &key)
-        .is_some_and(|r| r.state == RouteState::LOADED)));
+    assert!(wait_until(
+        || stored_app(&kv, &key).is_some_and(|r| r.state == RouteState::LOADED)
+    ));
     a.application_unload("shop").unwrap();
     assert!(kv.wait_key(&key, false, WAIT));
     b.stop();
@@ -260,17 +271,26 @@ fn etcd_config_hierarchy_with_every_prefix() {
     kv.put(&node, "node");
     kv.put(&cross, "cross");
     kv.put("services/ergo/config/other/a@localhost/x", "other cluster");
-    kv.put("services/ergo/cluster/c4/config/z@localhost/x", "other node");
+    kv.put(
+        "services/ergo/cluster/c4/config/z@localhost/x",
+        "other node",
+    );
     kv.put("services/ergo/config/global/count", "int:42");
     kv.put("services/ergo/cluster/c4/config/*/ratio", "float:0.75");
-    kv.put(&format!("services/ergo/cluster/c4/config/{me}/on"), "bool:true");
+    kv.put(
+        &format!("services/ergo/cluster/c4/config/{me}/on"),
+        "bool:true",
+    );
     kv.put("services/ergo/config/global/bad", "int:forty");
     let a = start_node(me, options(&etcd.endpoint, "c4", 10)).unwrap();
     let r = registrar(&a);
     let s = |v: &str| Some(ConfigValue::String(v.to_string()));
     assert_eq!(r.config_item("x").unwrap(), s("cross"));
     assert_eq!(r.config_item("count").unwrap(), Some(ConfigValue::Int(42)));
-    assert_eq!(r.config_item("ratio").unwrap(), Some(ConfigValue::Float(0.75)));
+    assert_eq!(
+        r.config_item("ratio").unwrap(),
+        Some(ConfigValue::Float(0.75))
+    );
     assert_eq!(r.config_item("on").unwrap(), Some(ConfigValue::Bool(true)));
     assert_eq!(r.config_item("bad").unwrap(), s("int:forty"));
     assert_eq!(r.config_item("missing").unwrap(), None);
@@ -292,7 +312,9 @@ fn etcd_config_hierarchy_with_every_prefix() {
     }
     // And a new value arrives the same way.
     kv.put(&node, "int:7");
-    assert!(wait_until(|| r.config_item("x").unwrap() == Some(ConfigValue::Int(7))));
+    assert!(wait_until(
+        || r.config_item("x").unwrap() == Some(ConfigValue::Int(7))
+    ));
     a.stop();
 }
 
@@ -370,7 +392,13 @@ fn etcd_events_reach_a_subscriber() {
         },
     );
     b.application_stop("shop").unwrap();
-    expect_event(&rx, EventApplicationStopping { name: shop_, node: bn });
+    expect_event(
+        &rx,
+        EventApplicationStopping {
+            name: shop_,
+            node: bn,
+        },
+    );
     kv.put("services/ergo/cluster/c5/config/*/level", "int:3");
     expect_event(
         &rx,
@@ -401,7 +429,13 @@ fn etcd_events_reach_a_subscriber() {
     );
     // Leaving: the lease revoked takes the node's and its applications' keys.
     b.stop();
-    expect_event(&rx, EventApplicationStopped { name: shop_, node: bn });
+    expect_event(
+        &rx,
+        EventApplicationStopped {
+            name: shop_,
+            node: bn,
+        },
+    );
     expect_event(&rx, EventNodeLeft { name: bn });
     a.stop();
 }
@@ -460,7 +494,10 @@ fn etcd_partition_the_node_keeps_its_connections_registers_again_and_messages_fl
 
     // Heal: a registers again, and peers find it through etcd again.
     proxy.unblock();
-    assert!(kv.wait_key(&key, true, WAIT), "a registers again after the heal");
+    assert!(
+        kv.wait_key(&key, true, WAIT),
+        "a registers again after the heal"
+    );
     assert!(wait_until(|| state(&a) == RegistrationState::Registered));
     let routes = decode_routes(&kv.get(&key).unwrap().unwrap()).unwrap();
     assert_eq!(routes[0].port, a.network_address().unwrap().port());

@@ -124,10 +124,7 @@ fn beta(etcd: &EtcdOptions) -> Result<Node, Box<dyn std::error::Error>> {
         "beta".to_string(),
         Duration::from_secs(5),
     )?;
-    println!(
-        "beta:  {}",
-        reply.downcast::<String>().unwrap_or_default()
-    );
+    println!("beta:  {}", reply.downcast::<String>().unwrap_or_default());
     println!("beta:  greeting = {}", greeting(&node));
     Ok(node)
 }

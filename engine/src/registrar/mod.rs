@@ -178,7 +178,7 @@ pub enum RegistrarConfig {
     Builtin(RegistrarOptions),
     /// The etcd registrar.
     #[cfg(feature = "etcd")]
-    Etcd(etcd::EtcdOptions),
+    Etcd(Box<etcd::EtcdOptions>),
     /// Another implementation.
     Custom(Arc<dyn StartRegistrar>),
 }
@@ -189,7 +189,7 @@ impl RegistrarConfig {
         match self {
             RegistrarConfig::Builtin(o) => o,
             #[cfg(feature = "etcd")]
-            RegistrarConfig::Etcd(o) => o,
+            RegistrarConfig::Etcd(o) => o.as_ref(),
             RegistrarConfig::Custom(s) => s.as_ref(),
         }
     }
@@ -204,6 +204,6 @@ impl From<RegistrarOptions> for RegistrarConfig {
 #[cfg(feature = "etcd")]
 impl From<etcd::EtcdOptions> for RegistrarConfig {
     fn from(o: etcd::EtcdOptions) -> Self {
-        RegistrarConfig::Etcd(o)
+        RegistrarConfig::Etcd(Box::new(o))
     }
 }

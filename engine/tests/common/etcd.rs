@@ -39,11 +39,8 @@ impl Etcd {
              (Debian/Ubuntu: `apt-get install etcd-server`; or an etcd release from etcd.io)"
         );
         let (cport, pport) = (free_port(), free_port());
-        let dir = std::env::temp_dir().join(format!(
-            "ergo-etcd-test-{}-{}",
-            std::process::id(),
-            cport
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("ergo-etcd-test-{}-{}", std::process::id(), cport));
         let _ = std::fs::remove_dir_all(&dir);
         let client_url = format!("http://127.0.0.1:{cport}");
         let peer_url = format!("http://127.0.0.1:{pport}");
@@ -137,7 +134,12 @@ impl Kv {
             .expect("etcd get");
         r.kvs()
             .iter()
-            .map(|kv| (String::from_utf8_lossy(kv.key()).into_owned(), kv.value().to_vec()))
+            .map(|kv| {
+                (
+                    String::from_utf8_lossy(kv.key()).into_owned(),
+                    kv.value().to_vec(),
+                )
+            })
             .collect()
     }
 

@@ -134,7 +134,10 @@ pub(crate) fn route_event(
     }
     let (name, node) = (Atom::new(app), Atom::new(node));
     let Some(value) = value else {
-        return Some(ClusterEvent::AppStopped(EventApplicationStopped { name, node }));
+        return Some(ClusterEvent::AppStopped(EventApplicationStopped {
+            name,
+            node,
+        }));
     };
     let route = match super::layout::decode_app(value) {
         Ok(r) => r,
@@ -155,9 +158,10 @@ pub(crate) fn route_event(
             weight: route.weight,
             mode: route.mode,
         })),
-        RouteState::STOPPING => {
-            Some(ClusterEvent::AppStopping(EventApplicationStopping { name, node }))
-        }
+        RouteState::STOPPING => Some(ClusterEvent::AppStopping(EventApplicationStopping {
+            name,
+            node,
+        })),
         _ => None,
     }
 }
@@ -197,7 +201,12 @@ impl Actor for EventOwner {
         Ok(())
     }
 
-    async fn handle_message(&mut self, ctx: &mut Context, _from: Pid, msg: Message) -> HandleResult {
+    async fn handle_message(
+        &mut self,
+        ctx: &mut Context,
+        _from: Pid,
+        msg: Message,
+    ) -> HandleResult {
         let (Ok(ev), Some(token)) = (msg.downcast::<ClusterEvent>(), self.token) else {
             return Ok(());
         };

@@ -199,21 +199,35 @@ async fn register_new(sh: &Shared, c: &mut Client, old: Option<i64>) -> Result<i
     let lease = timed(t, c.lease_grant(sh.options.lease_ttl, None))
         .await?
         .id();
-    let put = || TxnOp::put(key.clone(), value.clone(), Some(PutOptions::new().with_lease(lease)));
+    let put = || {
+        TxnOp::put(
+            key.clone(),
+            value.clone(),
+            Some(PutOptions::new().with_lease(lease)),
+        )
+    };
     let mut won = timed(
         t,
-        c.txn(Txn::new()
-            .when(vec![Compare::create_revision(key.clone(), CompareOp::Equal, 0)])
-            .and_then(vec![put()])),
+        c.txn(
+            Txn::new()
+                .when(vec![Compare::create_revision(
+                    key.clone(),
+                    CompareOp::Equal,
+                    0,
+                )])
+                .and_then(vec![put()]),
+        ),
     )
     .await
     .map(|r| r.succeeded());
     if let (Ok(false), Some(old)) = (&won, old) {
         won = timed(
             t,
-            c.txn(Txn::new()
-                .when(vec![Compare::lease(key.clone(), CompareOp::Equal, old)])
-                .and_then(vec![put()])),
+            c.txn(
+                Txn::new()
+                    .when(vec![Compare::lease(key.clone(), CompareOp::Equal, old)])
+                    .and_then(vec![put()]),
+            ),
         )
         .await
         .map(|r| r.succeeded());
@@ -262,7 +276,11 @@ async fn load_config(sh: &Shared, c: &mut Client) -> Result<(), EtcdError> {
     let t = sh.options.request_timeout;
     let mut store = ConfigStore::default();
     for path in [&sh.paths.config, &sh.paths.global_config] {
-        let resp = timed(t, c.get(path.as_str(), Some(GetOptions::new().with_prefix()))).await?;
+        let resp = timed(
+            t,
+            c.get(path.as_str(), Some(GetOptions::new().with_prefix())),
+        )
+        .await?;
         for kv in resp.kvs() {
             let Ok(key) = kv.key_str() else { continue };
             if let Some((_, rel, _)) = ConfigStore::relevant(&sh.paths, sh.me, key) {
@@ -333,11 +351,7 @@ async fn serve(
         Ok(k) => k,
         Err(e) => return Served::Lost(format!("keep-alive: {e}")),
     };
-    let mut watcher = match timed(
-        t,
-        c.watch(PREFIX, Some(WatchOptions::new().with_prefix())),
-    )
-    .await
+    let mut watcher = match timed(t, c.watch(PREFIX, Some(WatchOptions::new().with_prefix()))).await
     {
         Ok(w) => w,
         Err(e) => return Served::Lost(format!("watch: {e}")),
@@ -477,7 +491,10 @@ impl Handle {
     }
 
     /// Every other node's route of `app`.
-    pub(crate) fn resolve_application(&self, app: Atom) -> Result<Vec<ApplicationRoute>, EtcdError> {
+    pub(crate) fn resolve_application(
+        &self,
+        app: Atom,
+    ) -> Result<Vec<ApplicationRoute>, EtcdError> {
         let mut c = self.client.clone();
         let prefix = self.shared.paths.app_prefix(app);
         let me = self.shared.me;
@@ -503,11 +520,18 @@ impl Handle {
         let prefix = self.shared.paths.nodes.clone();
         let me = self.shared.me;
         self.call(async move {
-            let resp = c.get(prefix.as_str(), Some(GetOptions::new().with_prefix())).await?;
+            let resp = c
+                .get(prefix.as_str(), Some(GetOptions::new().with_prefix()))
+                .await?;
             Ok(resp
                 .kvs()
                 .iter()
-                .filter_map(|kv| kv.key_str().ok()?.strip_prefix(prefix.as_str()).map(Atom::new))
+                .filter_map(|kv| {
+                    kv.key_str()
+                        .ok()?
+                        .strip_prefix(prefix.as_str())
+                        .map(Atom::new)
+                })
                 .filter(|n| *n != me)
                 .collect())
         })
