@@ -542,6 +542,47 @@ fn etcd_a_name_taken_during_a_partition_is_reported_not_stolen_back() {
     a2.stop();
 }
 
+#[test]
+fn etcd_over_tls_and_with_user_and_password() {
+    use ergo_engine::registrar::etcd::EtcdTls;
+    // TLS: etcd serves its clients over TLS only; the node trusts its CA.
+    let etcd = Etcd::start_tls();
+    let kv = etcd.kv();
+    let mut o = options(&etcd.endpoint, "c10", 10);
+    o.tls = Some(EtcdTls {
+        ca_pem: etcd.ca_pem.clone(),
+        identity: None,
+        domain: Some("localhost".into()),
+    });
+    let a = start_node("a@localhost", o.clone()).unwrap();
+    assert!(kv.get(&node_key("c10", "a@localhost")).unwrap().is_some());
+    a.stop();
+    // Without trusting its CA, the node cannot register.
+    let mut untrusted = o;
+    untrusted.tls = Some(EtcdTls {
+        ca_pem: None,
+        identity: None,
+        domain: Some("localhost".into()),
+    });
+    untrusted.dial_timeout = Duration::from_secs(1);
+    untrusted.request_timeout = Duration::from_secs(1);
+    assert!(start_node("b@localhost", untrusted).is_err());
+
+    // User and password: etcd with authentication on.
+    let etcd = Etcd::start();
+    etcd.kv().enable_auth("s3cret");
+    let mut o = options(&etcd.endpoint, "c10", 10);
+    o.user = Some(("root".into(), "s3cret".into()));
+    let a = start_node("a@localhost", o.clone()).unwrap();
+    let kv =
+        etcd_support::Kv::connect_with(&etcd.endpoint, None, Some(("root", "s3cret"))).unwrap();
+    assert!(kv.get(&node_key("c10", "a@localhost")).unwrap().is_some());
+    a.stop();
+    o.user = Some(("root".into(), "wrong".into()));
+    let err = start_node("b@localhost", o).expect_err("a wrong password is refused");
+    assert!(err.to_string().contains("etcd"), "{err}");
+}
+
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path)

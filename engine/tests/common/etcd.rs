@@ -25,11 +25,57 @@ pub struct Etcd {
     dir: PathBuf,
     /// `127.0.0.1:port` of its client listener.
     pub endpoint: String,
+    /// With TLS: the CA (PEM) that signed its certificate (for `localhost`).
+    pub ca_pem: Option<String>,
+}
+
+/// A CA, and a server certificate and key for `localhost` signed by it (PEM).
+fn tls_material() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, KeyUsagePurpose};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_key = KeyPair::generate().expect("CA key");
+    let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+    let server = CertificateParams::new(vec!["localhost".to_string()]).expect("server params");
+    let key = KeyPair::generate().expect("server key");
+    let cert = server
+        .signed_by(&key, &ca_cert, &ca_key)
+        .expect("server certificate");
+    (
+        pem("CERTIFICATE", ca_cert.der()),
+        pem("CERTIFICATE", cert.der()),
+        pem("PRIVATE KEY", &key.serialize_der()),
+    )
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
 }
 
 impl Etcd {
     /// Starts `etcd` from PATH. Fails the test (never skips) when it is not installed.
     pub fn start() -> Etcd {
+        Etcd::start_with(false)
+    }
+
+    /// Starts `etcd` serving its clients over TLS only (see [`Etcd::ca_pem`]).
+    pub fn start_tls() -> Etcd {
+        Etcd::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Etcd {
         let found = std::env::var_os("PATH")
             .map(|p| std::env::split_paths(&p).any(|d| d.join("etcd").is_file()))
             .unwrap_or(false);
@@ -42,7 +88,24 @@ impl Etcd {
         let dir =
             std::env::temp_dir().join(format!("ergo-etcd-test-{}-{}", std::process::id(), cport));
         let _ = std::fs::remove_dir_all(&dir);
-        let client_url = format!("http://127.0.0.1:{cport}");
+        let scheme = if tls { "https" } else { "http" };
+        let client_url = format!("{scheme}://127.0.0.1:{cport}");
+        let mut tls_args: Vec<String> = Vec::new();
+        let mut ca_pem = None;
+        if tls {
+            let (ca, cert, key) = tls_material();
+            let certs = dir.with_extension("certs");
+            std::fs::create_dir_all(&certs).expect("certificate directory");
+            std::fs::write(certs.join("server.pem"), cert).expect("write certificate");
+            std::fs::write(certs.join("server.key"), key).expect("write key");
+            tls_args = vec![
+                "--cert-file".into(),
+                certs.join("server.pem").display().to_string(),
+                "--key-file".into(),
+                certs.join("server.key").display().to_string(),
+            ];
+            ca_pem = Some(ca);
+        }
         let peer_url = format!("http://127.0.0.1:{pport}");
         let child = Command::new("etcd")
             .arg("--name")
@@ -61,6 +124,7 @@ impl Etcd {
             .arg(format!("t={peer_url}"))
             .arg("--log-level")
             .arg("error")
+            .args(&tls_args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -69,11 +133,12 @@ impl Etcd {
             child,
             dir,
             endpoint: format!("127.0.0.1:{cport}"),
+            ca_pem,
         };
         // Ready when it answers a read.
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok(kv) = Kv::connect(&etcd.endpoint) {
+            if let Ok(kv) = Kv::connect_with(&etcd.endpoint, etcd.ca_pem.as_deref(), None) {
                 if kv.get("health-probe").is_ok() {
                     break;
                 }
@@ -86,7 +151,7 @@ impl Etcd {
 
     /// A blocking client of this server.
     pub fn kv(&self) -> Kv {
-        Kv::connect(&self.endpoint).expect("connect to etcd")
+        Kv::connect_with(&self.endpoint, self.ca_pem.as_deref(), None).expect("connect to etcd")
     }
 }
 
@@ -95,6 +160,7 @@ impl Drop for Etcd {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_dir_all(self.dir.with_extension("certs"));
     }
 }
 
@@ -107,6 +173,16 @@ pub struct Kv {
 impl Kv {
     /// Connects to `endpoint`.
     pub fn connect(endpoint: &str) -> Result<Kv, etcd_client::Error> {
+        Kv::connect_with(endpoint, None, None)
+    }
+
+    /// Connects to `endpoint`, over TLS trusting `ca_pem` (name `localhost`) when given, as
+    /// `user` when given.
+    pub fn connect_with(
+        endpoint: &str,
+        ca_pem: Option<&str>,
+        user: Option<(&str, &str)>,
+    ) -> Result<Kv, etcd_client::Error> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -114,6 +190,18 @@ impl Kv {
         let opts = etcd_client::ConnectOptions::new()
             .with_connect_timeout(Duration::from_secs(2))
             .with_timeout(Duration::from_secs(5));
+        let opts = match ca_pem {
+            Some(ca) => opts.with_tls(
+                etcd_client::TlsOptions::new()
+                    .ca_certificate(etcd_client::Certificate::from_pem(ca))
+                    .domain_name("localhost"),
+            ),
+            None => opts,
+        };
+        let opts = match user {
+            Some((u, p)) => opts.with_user(u, p),
+            None => opts,
+        };
         let client = rt.block_on(Client::connect([endpoint], Some(opts)))?;
         Ok(Kv { rt, client })
     }
@@ -147,6 +235,20 @@ impl Kv {
     pub fn put(&self, key: &str, value: &str) {
         let mut c = self.client.clone();
         self.rt.block_on(c.put(key, value, None)).expect("etcd put");
+    }
+
+    /// Turns authentication on with user `root` (role `root`) and `password`.
+    pub fn enable_auth(&self, password: &str) {
+        let mut c = self.client.clone();
+        self.rt.block_on(async {
+            c.user_add("root", password, None)
+                .await
+                .expect("user added");
+            c.user_grant_role("root", "root")
+                .await
+                .expect("role granted");
+            c.auth_enable().await.expect("auth enabled");
+        });
     }
 
     /// Deletes `key`.
