@@ -31,6 +31,14 @@
 //! - **Threads**: the etcd client and its tokio runtime live on one thread of their own
 //!   (`ergo-etcd-registrar`); nothing of them runs on a shard. The blocking calls of
 //!   [`RegistrarClient`] send the work to that thread and wait for the answer.
+//! - **Events** ([`events`]): a change of a node's or application's key, or of a
+//!   configuration item's effective value for this node, is published on the registrar
+//!   event to local subscribers. The route events carry Go's registered EDF names;
+//!   [`EventConfigUpdate`] holds a [`ConfigValue`] and stays on this node.
+//!
+//! Not done: a node that only resolves (hidden, or without acceptors) has no event and does
+//! not load the configuration; events missed while etcd was unreachable are not replayed
+//! (as Go), but the configuration is read afresh after each re-registration.
 
 pub mod events;
 pub mod layout;
