@@ -46,9 +46,12 @@ pub fn serve(a: ServeArgs) -> Result<(), String> {
     if let Some(l) = a.listen {
         net.acceptors = vec![AcceptorOptions::new(l)];
     }
-    net.registrar = a.registrar_port.map(|port| RegistrarOptions {
-        port,
-        ..Default::default()
+    net.registrar = a.registrar_port.map(|port| {
+        RegistrarOptions {
+            port,
+            ..Default::default()
+        }
+        .into()
     });
     catch_signals();
     let node = Node::start(

@@ -47,7 +47,7 @@ use ergo_proto::handshake::{Established, LocalNode};
 use crate::message::Message;
 use crate::node::NodeShared;
 use crate::process::{Envelope, ExitVia, Kind};
-use crate::registrar::{Registrar, RegistrarOptions};
+use crate::registrar::{RegistrarClient, RegistrarConfig, Registration};
 use crate::shard::{Fail, Item, ShardCore};
 use crate::{Error, Priority, Reason};
 
@@ -84,8 +84,11 @@ pub struct NetworkOptions {
     /// The acceptors (ignored unless the mode is `Enabled`). `Node::network_address` is the
     /// first one's.
     pub acceptors: Vec<AcceptorOptions>,
-    /// Register with (or become) the host's registrar; `None`: static routes only.
-    pub registrar: Option<RegistrarOptions>,
+    /// The registrar to register with and resolve peers through: the built-in one
+    /// (`RegistrarOptions::default().into()`: register with, or become, the host's registrar
+    /// on port 4499), etcd, or another implementation. `None`: static routes, then the
+    /// built-in registrar of the peer's host on the default port.
+    pub registrar: Option<RegistrarConfig>,
     /// Static routes, tried before the registrar.
     pub routes: HashMap<Atom, StaticRoute>,
     /// How the dialer treats acceptors that speak TLS.
@@ -227,7 +230,7 @@ pub(crate) struct Network {
     conns: RwLock<HashMap<Atom, Arc<Pool>>>,
     pending: Mutex<HashMap<Atom, Vec<Waiting>>>,
     dialing: Mutex<HashSet<Atom>>,
-    registrar: Mutex<Option<Registrar>>,
+    registrar: RwLock<Option<Arc<dyn RegistrarClient>>>,
     stop: AtomicBool,
     node: Weak<NodeShared>,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -275,7 +278,7 @@ impl Network {
             conns: RwLock::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
             dialing: Mutex::new(HashSet::new()),
-            registrar: Mutex::new(None),
+            registrar: RwLock::new(None),
             stop: AtomicBool::new(false),
             node: Arc::downgrade(node),
             threads: Mutex::new(Vec::new()),
@@ -286,18 +289,29 @@ impl Network {
             events_out: std::sync::atomic::AtomicU64::new(0),
             conn_gen: std::sync::atomic::AtomicU64::new(0),
         });
-        if let (NetworkMode::Enabled, Some(ro)) = (net.options.mode, net.options.registrar.clone())
+        if let (NetworkMode::Enabled | NetworkMode::Hidden, Some(rc)) =
+            (net.options.mode, net.options.registrar.clone())
         {
             // One route per acceptor (wire spec §4.3); a node without acceptors has nothing
-            // to register (Go's registrar refuses an empty route list).
+            // to register (Go's registrar refuses an empty route list), and a hidden node
+            // only resolves.
             let routes: Vec<Route> = acceptors.iter().map(|(_, a)| a.route()).collect();
-            if routes.is_empty() {
+            let registration = if net.options.mode == NetworkMode::Hidden {
+                None
+            } else if routes.is_empty() {
                 tracing::warn!(node = %node.name, "no acceptor: nothing registered with the registrar");
+                None
             } else {
-                let r = Registrar::start(node.name, routes, ro)
-                    .map_err(|e| Error::Os(e.to_string()))?;
-                *net.registrar.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-            }
+                Some(Registration {
+                    routes,
+                    applications: Vec::new(),
+                })
+            };
+            let r = rc
+                .starter()
+                .start(&crate::Node::from_shared(node.clone()), registration)
+                .map_err(|e| Error::Os(e.to_string()))?;
+            *net.registrar.write().unwrap_or_else(|e| e.into_inner()) = Some(r);
         }
         for (listener, acceptor) in acceptors {
             let n = net.clone();
@@ -317,12 +331,12 @@ impl Network {
     /// Stops accepting, unregisters, and closes every connection.
     pub(crate) fn stop(&self) {
         self.stop.store(true, Ordering::Release);
-        if let Some(r) = self
+        let registrar = self
             .registrar
-            .lock()
+            .write()
             .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
+            .take();
+        if let Some(r) = registrar {
             r.stop();
         }
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
@@ -401,6 +415,14 @@ impl Network {
         }
     }
 
+    /// The node's registrar, when one is configured and running.
+    pub(crate) fn registrar(&self) -> Option<Arc<dyn RegistrarClient>> {
+        self.registrar
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// Adds a static route at run time.
     pub(crate) fn add_route(&self, peer: Atom, route: StaticRoute) {
         self.added_routes
@@ -423,18 +445,15 @@ impl Network {
             }]);
         }
         drop(added);
-        let routes = match &*self.registrar.lock().unwrap_or_else(|e| e.into_inner()) {
-            Some(r) => r.resolve(peer, crate::registrar::RESOLVE_TIMEOUT),
-            None => {
-                let port = self
-                    .options
-                    .registrar
-                    .as_ref()
-                    .map_or(ergo_proto::registrar::DEFAULT_PORT, |r| r.port);
-                crate::registrar::resolve(peer, port, crate::registrar::RESOLVE_TIMEOUT)
-            }
-        }
-        .map_err(|e| e.to_string())?;
+        let routes = match self.registrar() {
+            Some(r) => r.resolve(peer).map_err(|e| e.to_string()),
+            None => crate::registrar::resolve(
+                peer,
+                ergo_proto::registrar::DEFAULT_PORT,
+                crate::registrar::RESOLVE_TIMEOUT,
+            )
+            .map_err(|e| e.to_string()),
+        }?;
         let mut targets = Vec::new();
         let mut last = "the registrar knows no route".to_string();
         for route in routes {
