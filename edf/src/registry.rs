@@ -158,6 +158,7 @@ pub trait Registered: Edf + Send + Sync + 'static {
 ///                    y: i32::from_be_bytes(b[4..8].try_into().unwrap()) })
 ///     }
 /// }
+/// ergo_edf::ensure_registered::<Point>().unwrap();
 /// let bytes = ergo_edf::to_vec(&Point { x: 1, y: -2 }).unwrap();
 /// assert_eq!(ergo_edf::from_slice::<Point>(&bytes).unwrap(), Point { x: 1, y: -2 });
 /// ```
@@ -296,6 +297,21 @@ pub fn registered_desc<T: Registered>() -> Result<TypeDesc, RegisterError> {
     lookup(T::type_name())
         .map(TypeDesc::Registered)
         .ok_or_else(|| RegisterError::NotRegisteredFirst(T::type_name().to_string()))
+}
+
+/// The registered name of a type in a Go package: `package` (with or without its leading `#`)
+/// + `/` + the type name. `#[derive(Edf)]` uses it for `#[edf(package = ...)]`:
+/// `package_name("#github.com/myapp/orders", "Order")` gives `#github.com/myapp/orders/Order`.
+pub fn package_name(package: &str, type_name: &str) -> String {
+    let package = package.trim_end_matches('/');
+    let mut s = String::with_capacity(package.len() + type_name.len() + 2);
+    if !package.starts_with('#') {
+        s.push('#');
+    }
+    s.push_str(package);
+    s.push('/');
+    s.push_str(type_name);
+    s
 }
 
 /// Turns a Rust module path and type name into a Go-style registered name:

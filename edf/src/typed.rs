@@ -6,13 +6,16 @@
 //! |---|---|
 //! | `bool`, `i8`..`i64`, `u8`..`u64`, `f32`, `f64` | same widths (`0x91`, `0x92`..`0x95`, `0x97`..`0x9a`, `0x8f`, `0x90`) |
 //! | `isize` / `usize` | Go `int` / `uint` (`0x96` / `0x9b`, always 8 bytes) |
-//! | `String`, `CompactString` (no allocation up to 24 bytes) | `string` |
+//! | `String`, `CompactString` (no allocation up to 24 bytes) | `string` (UTF-8 only) |
+//! | [`GoString`](crate::GoString) | `string` (any bytes, as Go's) |
 //! | `Vec<u8>` | `[]byte` (binary) |
 //! | [`Atom`], [`Pid`], [`ProcessId`], [`Ref`], [`Alias`], [`Event`], [`Time`] | `gen.Atom`, `gen.PID`, ... `time.Time` |
 //! | [`GoError`] / `Option<GoError>` | `error` (non-nil / nilable) |
 //! | `Vec<T>` / `Option<Vec<T>>` | `[]T` (`None` is a nil slice) |
 //! | `[T; N]` | `[N]T` |
-//! | `HashMap<K, V>`, `BTreeMap<K, V>` (and `Option<..>`) | `map[K]V` |
+//! | `HashMap<K, V>`, `BTreeMap<K, V>` (and `Option<..>`) | `map[K]V` (`K` = [`Value`] for `map[any]V`) |
+//! | [`GoMap<K, V>`](crate::GoMap) (and `Option<..>`) | `map[K]V` with Go's key rules (float and `any` keys, NaN) |
+//! | a `#[derive(Edf)]` newtype over `Vec<u8>` | a registered `type Blob []byte` (a registered slice of `uint8`) |
 //! | [`Value`] | `any` |
 //! | `#[derive(Edf)]` structs and newtypes | registered types |
 //!
@@ -77,6 +80,12 @@ pub trait Edf: Sized {
     #[inline]
     fn decode_named_body(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         Self::decode_body(dec)
+    }
+    /// The descriptor when `Self` is the underlying type of a registered named type. The same as
+    /// [`Edf::type_desc`] except for `Vec<u8>`: a registered `type Blob []byte` is, in Go, a
+    /// registered slice of `uint8`, not a binary.
+    fn named_type_desc() -> Result<TypeDesc, RegisterError> {
+        Self::type_desc()
     }
 
     // --- how a slice of Self is written; u8 overrides these so Vec<u8> is a Go []byte ---
@@ -288,17 +297,45 @@ impl Edf for u8 {
     fn slice_type_desc() -> Result<TypeDesc, RegisterError> {
         Ok(TypeDesc::Basic(BINARY))
     }
+    // As the underlying type of a registered named type (Go `type Blob []byte`), Go writes a
+    // registered slice of uint8: `ff` for nil, else `83`, u32 count, the bytes.
     #[inline]
     fn encode_slice(
         items: Option<&[Self]>,
-        _named: bool,
+        named: bool,
         enc: &mut Encoder<'_>,
     ) -> Result<(), EncodeError> {
-        enc.put_binary(items.unwrap_or(&[]))
+        if !named {
+            return enc.put_binary(items.unwrap_or(&[]));
+        }
+        match items {
+            None => enc.put_u8(NIL),
+            Some(b) => {
+                enc.put_u8(REGISTERED);
+                enc.put_count("slice", b.len())?;
+                enc.put_bytes(b);
+            }
+        }
+        Ok(())
     }
     #[inline]
-    fn decode_slice(_named: bool, dec: &mut Decoder<'_>) -> Result<Option<Vec<Self>>, DecodeError> {
-        Ok(Some(dec.binary()?.to_vec()))
+    fn decode_slice(named: bool, dec: &mut Decoder<'_>) -> Result<Option<Vec<Self>>, DecodeError> {
+        if !named {
+            return Ok(Some(dec.binary()?.to_vec()));
+        }
+        let offset = dec.position();
+        match dec.u8()? {
+            NIL => Ok(None),
+            REGISTERED => {
+                let n = dec.count("slice")?;
+                Ok(Some(dec.take(n)?.to_vec()))
+            }
+            byte => Err(DecodeError::BadMarker {
+                what: "slice",
+                byte,
+                offset,
+            }),
+        }
     }
 }
 
@@ -354,6 +391,14 @@ basic_impl!(
     2,
     |s, e| e.put_str(s),
     |d| Ok(compact_str::CompactString::from(d.str()?))
+);
+
+basic_impl!(
+    crate::GoString,
+    STRING,
+    2,
+    |s, e| e.put_str_bytes(s.as_bytes()),
+    |d| Ok(crate::GoString::new(d.str_bytes()?))
 );
 
 basic_impl!(Atom, ATOM, 2, |s, e| e.put_atom(*s), |d| d.atom());
@@ -511,6 +556,9 @@ impl<T: Edf> Edf for Vec<T> {
     fn type_desc() -> Result<TypeDesc, RegisterError> {
         T::slice_type_desc()
     }
+    fn named_type_desc() -> Result<TypeDesc, RegisterError> {
+        Ok(TypeDesc::Slice(Arc::new(T::type_desc()?)))
+    }
     #[inline]
     fn encode_body(&self, enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
         T::encode_slice(Some(self), false, enc)
@@ -538,6 +586,9 @@ impl<T: Edf> Edf for Option<Vec<T>> {
     }
     fn type_desc() -> Result<TypeDesc, RegisterError> {
         T::slice_type_desc()
+    }
+    fn named_type_desc() -> Result<TypeDesc, RegisterError> {
+        Ok(TypeDesc::Slice(Arc::new(T::type_desc()?)))
     }
     fn encode_body(&self, enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
         T::encode_slice(self.as_deref(), false, enc)
@@ -770,6 +821,7 @@ macro_rules! map_impl {
 
 map_impl!(impl<K, V, S> for HashMap<K, V, S> where K: Edf + Eq + Hash, V: Edf, S: BuildHasher + Default);
 map_impl!(impl<K, V> for BTreeMap<K, V> where K: Edf + Ord, V: Edf);
+map_impl!(impl<K, V> for crate::GoMap<K, V> where K: crate::GoKey, V: Edf);
 
 impl Edf for Value {
     const TAG_KIND: TagKind = TagKind::Any;
