@@ -193,7 +193,9 @@ impl DecodeError {
     #[cold]
     pub fn in_field(self, type_name: &'static str, field: &'static str) -> DecodeError {
         match self {
-            DecodeError::InvalidUtf8("string") => DecodeError::InvalidUtf8Field { type_name, field },
+            DecodeError::InvalidUtf8("string") => {
+                DecodeError::InvalidUtf8Field { type_name, field }
+            }
             other => other,
         }
     }

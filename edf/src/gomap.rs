@@ -173,15 +173,16 @@ impl<K: GoKey, V: PartialEq> PartialEq for GoMap<K, V> {
             .iter()
             .all(|(id, (_, v))| other.keyed.get(id).is_some_and(|(_, w)| v == w));
         let mut unmatched: Vec<&V> = other.loose.iter().map(|(_, v)| v).collect();
-        let loose = self.loose.iter().all(|(_, v)| {
-            match unmatched.iter().position(|w| *w == v) {
+        let loose = self
+            .loose
+            .iter()
+            .all(|(_, v)| match unmatched.iter().position(|w| *w == v) {
                 Some(i) => {
                     unmatched.swap_remove(i);
                     true
                 }
                 None => false,
-            }
-        });
+            });
         keyed && loose
     }
 }

@@ -81,12 +81,26 @@ impl Ord for Value {
             (Alias(a), Alias(b)) => a.cmp(b),
             (Event(a), Event(b)) => a.cmp(b),
             (Time(a), Time(b)) => a.cmp(b),
-            (Slice { elem: e1, items: i1 }, Slice { elem: e2, items: i2 }) => {
-                e1.cmp(e2).then_with(|| i1.cmp(i2))
-            }
-            (Array { elem: e1, items: i1 }, Array { elem: e2, items: i2 }) => {
-                e1.cmp(e2).then_with(|| i1.cmp(i2))
-            }
+            (
+                Slice {
+                    elem: e1,
+                    items: i1,
+                },
+                Slice {
+                    elem: e2,
+                    items: i2,
+                },
+            ) => e1.cmp(e2).then_with(|| i1.cmp(i2)),
+            (
+                Array {
+                    elem: e1,
+                    items: i1,
+                },
+                Array {
+                    elem: e2,
+                    items: i2,
+                },
+            ) => e1.cmp(e2).then_with(|| i1.cmp(i2)),
             (
                 Map {
                     key: k1,
@@ -242,7 +256,11 @@ mod tests {
         let nan = Value::Float64(f64::NAN);
         assert_eq!(nan, nan.clone());
         assert_ne!(Value::Float64(0.0), Value::Float64(-0.0));
-        assert_ne!(Value::Int(1), Value::Int64(1), "Go int and int64 are other types");
+        assert_ne!(
+            Value::Int(1),
+            Value::Int64(1),
+            "Go int and int64 are other types"
+        );
         let mut m = HashMap::new();
         m.insert(Value::from("a"), 1);
         m.insert(Value::Int(1), 2);
@@ -251,6 +269,9 @@ mod tests {
         assert_eq!(m[&nan], 3);
         let b: BTreeMap<Value, i32> = m.into_iter().collect();
         let keys: Vec<_> = b.keys().cloned().collect();
-        assert_eq!(keys, vec![Value::Int(1), Value::Float64(f64::NAN), Value::from("a")]);
+        assert_eq!(
+            keys,
+            vec![Value::Int(1), Value::Float64(f64::NAN), Value::from("a")]
+        );
     }
 }

@@ -21,8 +21,8 @@ use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
 use ergo_edf::{
-    DecodeCaches, DecodeError, Edf, EncodeCaches, EncodeError, GoError, GoMap, GoString,
-    ProcessId, Registered, Time, Value,
+    DecodeCaches, DecodeError, Edf, EncodeCaches, EncodeError, GoError, GoMap, GoString, ProcessId,
+    Registered, Time, Value,
 };
 use parity_twins::*;
 use serde_json::Value as Json;
@@ -101,10 +101,25 @@ fn the_runner_fails_a_corrupted_vector_and_needs_the_named_cache_table() {
     std::fs::write(&bare, serde_json::to_string(&cached).unwrap()).unwrap();
     let mut summary = runner::Summary::default();
     runner::run_file(&bare, &mut summary).unwrap();
-    assert_eq!(summary.line(), "0 passed, 1 failed, 0 skipped", "{:?}", summary.failed);
+    assert_eq!(
+        summary.line(),
+        "0 passed, 1 failed, 0 skipped",
+        "{:?}",
+        summary.failed
+    );
     let mut summary = runner::Summary::default();
-    runner::run_file_with(&bare, Some(&vectors("edf_parity_caches.json")), &mut summary).unwrap();
-    assert_eq!(summary.line(), "1 passed, 0 failed, 0 skipped", "{:?}", summary.failed);
+    runner::run_file_with(
+        &bare,
+        Some(&vectors("edf_parity_caches.json")),
+        &mut summary,
+    )
+    .unwrap();
+    assert_eq!(
+        summary.line(),
+        "1 passed, 0 failed, 0 skipped",
+        "{:?}",
+        summary.failed
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -203,7 +218,10 @@ fn every_go_parity_value_round_trips_through_its_rust_twin() {
         failures.join("\n")
     );
     // Secret is left without a twin on purpose (the runner's skip case).
-    assert!(no_twin.iter().all(|n| n.starts_with("secret [")), "{no_twin:?}");
+    assert!(
+        no_twin.iter().all(|n| n.starts_with("secret [")),
+        "{no_twin:?}"
+    );
     assert_eq!(exact + reordered, entries.len() - 5);
     // Only maps of several entries may come out in another order.
     println!("typed: {exact} byte-identical, {reordered} with map entries in another order");
@@ -221,7 +239,10 @@ fn a_registered_byte_slice_is_a_registered_slice_of_uint8() {
     want.extend_from_slice(name.as_bytes());
     want.extend_from_slice(&[0x83, 0, 0, 0, 3, 1, 2, 3]);
     assert_eq!(bytes, want);
-    assert_eq!(ergo_edf::from_slice::<Blob>(&bytes).unwrap(), Blob(Some(vec![1, 2, 3])));
+    assert_eq!(
+        ergo_edf::from_slice::<Blob>(&bytes).unwrap(),
+        Blob(Some(vec![1, 2, 3]))
+    );
     assert_eq!(ergo_edf::to_vec(&Blob(Some(vec![1, 2, 3]))).unwrap(), bytes);
     // nil is `ff`, as Go writes it.
     let (nil, _) = entry("blob_nil [none]");
@@ -271,7 +292,10 @@ fn strings_that_are_not_utf8_are_kept_by_value_and_go_string_and_named_by_a_stri
     parity_twins::register_all().unwrap();
     let (bytes, _) = entry("string_invalid_mixed [none]");
     let v: Value = ergo_edf::from_slice(&bytes).unwrap();
-    assert_eq!(v, Value::GoString(GoString::new(&b"ok\x00\xfe\xfftail"[..])));
+    assert_eq!(
+        v,
+        Value::GoString(GoString::new(&b"ok\x00\xfe\xfftail"[..]))
+    );
     assert_eq!(ergo_edf::to_vec(&v).unwrap(), bytes);
     let s: GoString = ergo_edf::from_slice(&bytes).unwrap();
     assert_eq!(ergo_edf::to_vec(&s).unwrap(), bytes);
@@ -294,7 +318,11 @@ fn strings_that_are_not_utf8_are_kept_by_value_and_go_string_and_named_by_a_stri
             field: "text"
         }
     );
-    assert!(err.to_string().contains("field text of #edfparity/types/Note"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("field text of #edfparity/types/Note"),
+        "{err}"
+    );
     // Valid text still decodes into the strict form.
     let (ok, _) = entry("note_odd_offset [none]");
     assert_eq!(ergo_edf::from_slice::<StrictNote>(&ok).unwrap().text, "n");
@@ -313,7 +341,11 @@ fn float_and_any_keys_follow_go_nan_included() {
 
     let (bytes, _) = entry("map_float_string [none]");
     let m: GoMap<f64, String> = ergo_edf::from_slice(&bytes).unwrap();
-    assert_eq!(m.get(&0.0).map(String::as_str), Some("negzero"), "-0 and +0 are one key");
+    assert_eq!(
+        m.get(&0.0).map(String::as_str),
+        Some("negzero"),
+        "-0 and +0 are one key"
+    );
     assert_eq!(m.get(&f64::INFINITY).map(String::as_str), Some("inf"));
     let stored_zero = m.iter().find(|(_, v)| *v == "negzero").unwrap().0;
     assert!(stored_zero.is_sign_negative(), "the key Go wrote is kept");

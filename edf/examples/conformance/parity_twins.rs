@@ -89,7 +89,9 @@ impl EdfCustom for Money {
         Ok(())
     }
     fn unmarshal(b: &[u8]) -> Result<Self, String> {
-        let b: &[u8; 12] = b.try_into().map_err(|_| "money needs 12 bytes".to_string())?;
+        let b: &[u8; 12] = b
+            .try_into()
+            .map_err(|_| "money needs 12 bytes".to_string())?;
         let (u, n) = b.split_at(8);
         Ok(Money {
             units: i64::from_be_bytes(u.try_into().map_err(|_| "units")?),

@@ -90,8 +90,7 @@ impl Tables {
 
     /// Reads a caches file.
     pub fn load(path: &Path) -> Result<Tables, String> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let json: Json =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(Tables::from_json(&json))
@@ -112,18 +111,31 @@ pub fn read_vectors(path: &Path, caches: Option<&Path>) -> Result<(Vec<Json>, Ta
         Json::Object(mut o) => {
             let entries = match o.remove("vectors") {
                 Some(Json::Array(a)) => a,
-                _ => return Err(format!("{}: an object file needs a `vectors` array", path.display())),
+                _ => {
+                    return Err(format!(
+                        "{}: an object file needs a `vectors` array",
+                        path.display()
+                    ))
+                }
             };
             (entries, o.remove("caches"))
         }
-        _ => return Err(format!("{}: not a JSON array or object of vectors", path.display())),
+        _ => {
+            return Err(format!(
+                "{}: not a JSON array or object of vectors",
+                path.display()
+            ))
+        }
     };
     let tables = match (caches, named) {
         (Some(flag), _) => Tables::load(flag)?,
         (None, Some(Json::String(name))) => Tables::load(&path.with_file_name(name))?,
         (None, Some(inline @ Json::Object(_))) => Tables::from_json(&inline),
         (None, Some(other)) => {
-            return Err(format!("{}: `caches` must be a file name or an object, not {other}", path.display()))
+            return Err(format!(
+                "{}: `caches` must be a file name or an object, not {other}",
+                path.display()
+            ))
         }
         (None, None) => {
             let beside = path.with_file_name("edf_caches.json");
