@@ -386,3 +386,39 @@ fn unregistered_types_are_refused_at_the_sender_and_custom_payloads_are_checked(
     ));
     assert!(Value::registered(info, Value::Int(1)).is_err());
 }
+
+mod names {
+    /// A registered name kept in a constant, in another module.
+    pub const MONEY: &str = "#edfparity/types/Money";
+}
+
+/// The Go type `types.Money`, named by a constant path.
+#[derive(Edf, Debug, PartialEq)]
+#[edf(custom, name = names::MONEY)]
+struct MoneyByConst {
+    units: i64,
+    nanos: i32,
+}
+
+impl ergo_edf::EdfCustom for MoneyByConst {
+    fn marshal(&self, out: &mut Vec<u8>) -> Result<(), String> {
+        out.extend_from_slice(&self.units.to_be_bytes());
+        out.extend_from_slice(&self.nanos.to_be_bytes());
+        Ok(())
+    }
+    fn unmarshal(b: &[u8]) -> Result<Self, String> {
+        let m = <Money as ergo_edf::EdfCustom>::unmarshal(b)?;
+        Ok(MoneyByConst {
+            units: m.units,
+            nanos: m.nanos,
+        })
+    }
+}
+
+#[test]
+fn a_registered_name_may_be_a_constant() {
+    assert_eq!(MoneyByConst::type_name(), "#edfparity/types/Money");
+    let (bytes, _) = entry("money [none]");
+    let m: MoneyByConst = ergo_edf::from_slice(&bytes).unwrap();
+    assert_eq!(m, MoneyByConst { units: -5, nanos: 250 });
+}
