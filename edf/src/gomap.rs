@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
 
-use crate::typed::EdfMap;
+use crate::maps::EdfMap;
 use crate::{Edf, Value};
 
 /// A key type with Go's `==`: [`GoKey::go_key`] is the key's identity under Go's rules, or

@@ -45,6 +45,7 @@ mod goerror;
 mod gomap;
 mod gostring;
 mod ids;
+mod maps;
 mod ordering;
 pub mod registry;
 pub mod tags;
@@ -65,12 +66,13 @@ pub use goerror::{errors, register_error, registered_errors, GoError, FRAMEWORK_
 pub use gomap::{GoKey, GoMap};
 pub use gostring::GoString;
 pub use ids::{Alias, Event, Pid, ProcessId, Ref};
+pub use maps::EdfMap;
 pub use registry::{
     ensure_registered, register, register_schema, EdfCustom, Field, RegKind, RegSlot, Registered,
     TypeInfo,
 };
 pub use time::Time;
-pub use typed::{decode_tagged, encode_tagged, Edf, EdfMap, TagKind};
+pub use typed::{decode_tagged, encode_tagged, Edf, TagKind};
 pub use value::Value;
 
 /// Re-exported so users can name it: strings of up to 24 bytes decode without allocating.

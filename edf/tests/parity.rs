@@ -420,5 +420,11 @@ fn a_registered_name_may_be_a_constant() {
     assert_eq!(MoneyByConst::type_name(), "#edfparity/types/Money");
     let (bytes, _) = entry("money [none]");
     let m: MoneyByConst = ergo_edf::from_slice(&bytes).unwrap();
-    assert_eq!(m, MoneyByConst { units: -5, nanos: 250 });
+    assert_eq!(
+        m,
+        MoneyByConst {
+            units: -5,
+            nanos: 250
+        }
+    );
 }

@@ -519,7 +519,7 @@ fn go_type(d: &TypeDesc) -> Option<String> {
             ergo_edf::tags::BINARY => "[]uint8".into(),
             ergo_edf::tags::PID => "gen.PID".into(),
             ergo_edf::tags::TIME => "time.Time".into(),
-            t => d_basic(t)?.into(),
+            t => go_basic_name(t)?.into(),
         },
         TypeDesc::Slice(e) => format!("[]{}", go_type(e)?),
         TypeDesc::Array(n, e) => format!("[{n}]{}", go_type(e)?),
@@ -528,7 +528,7 @@ fn go_type(d: &TypeDesc) -> Option<String> {
     })
 }
 
-fn d_basic(t: u8) -> Option<&'static str> {
+fn go_basic_name(t: u8) -> Option<&'static str> {
     use ergo_edf::tags::*;
     Some(match t {
         STRING => "string",
