@@ -53,6 +53,9 @@ pub struct ApplicationSpec {
     pub group: Vec<ChildSpec>,
     /// How long `application_stop` waits for the members to stop.
     pub stop_timeout: Duration,
+    /// Environment variables of the application: its master (the group leader) holds them,
+    /// and every member inherits them (over the node's, under their own).
+    pub env: crate::EnvVars,
 }
 
 impl ApplicationSpec {
@@ -66,6 +69,7 @@ impl ApplicationSpec {
             mode: ApplicationMode::Temporary,
             group: Vec::new(),
             stop_timeout: Duration::from_secs(5),
+            env: crate::EnvVars::default(),
         }
     }
 }
@@ -289,13 +293,17 @@ impl Node {
             e.spec.clone()
         };
         let mode = mode.unwrap_or(spec.mode);
+        let options = SpawnOptions {
+            env: spec.env.0.clone(),
+            ..Default::default()
+        };
         let master = Master {
             spec,
             mode,
             members: Vec::new(),
             stopping: None,
         };
-        let pid = self.spawn(master, SpawnOptions::default())?;
+        let pid = self.spawn(master, options)?;
         let mut a = self.0.apps.lock();
         if let Some(e) = a.apps.get_mut(&name) {
             e.state = ApplicationState::Running { master: pid, mode };
