@@ -51,7 +51,7 @@ pub fn serve(a: ServeArgs) -> Result<(), String> {
         ..Default::default()
     });
     catch_signals();
-    let node = Node::start(
+    let node = crate::metrics_switch::start(
         &a.name,
         NodeOptions {
             shards: a.shards,

@@ -68,6 +68,8 @@ impl Default for OpsOptions {
     }
 }
 
+pub use net_counters::AcceptorMetrics;
+
 #[cfg(feature = "ops")]
 pub(crate) use http::Server;
 
