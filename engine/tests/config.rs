@@ -209,7 +209,7 @@ fn bad_values_are_refused_naming_the_key_and_the_reason() {
     let file = Origin::File(PATH.into());
     let cases: &[(&str, &str)] = &[
         ("[metrics]\nlisten = \"nowhere\"\n", "metrics.listen"),
-        ("[network]\nacceptors = [\"1.2.3.4\"]\n", "network.acceptors"),
+        ("[network]\nacceptors = [\"1.2.3.4\"]\n", "network.acceptors[0]"),
         ("[network]\nmode = \"sideways\"\n", "network.mode"),
         ("[network]\npool_size = 0\n", "network.pool_size"),
         ("[shards]\ncount = -1\n", "shards.count"),
@@ -259,6 +259,8 @@ fn bad_environment_overrides_name_the_variable() {
     assert!(reason.contains("whole number") && reason.contains("many"), "{reason}");
     let (key, origin, _) = refused(BASE, &[("ERGO_METRICS_LISTEN", "bogus")]);
     assert_eq!((key.as_str(), origin), ("metrics.listen", Origin::Env("ERGO_METRICS_LISTEN".into())));
+    let (key, origin, _) = refused(BASE, &[("ERGO_NETWORK_ACCEPTORS", "127.0.0.1:1,bad")]);
+    assert_eq!((key.as_str(), origin), ("network.acceptors[1]", Origin::Env("ERGO_NETWORK_ACCEPTORS".into())));
     let (key, origin, _) = refused(BASE, &[("ERGO_LOG_FORMAT", "yaml")]);
     assert_eq!((key.as_str(), origin), ("log.format", Origin::Env("ERGO_LOG_FORMAT".into())));
     let (key, _, reason) = refused(BASE, &[("ERGO_METRICS_LISTN", "x")]);

@@ -416,11 +416,15 @@ pub fn load_str(
         None => Origin::File(path.to_path_buf()),
     };
     let file: File = serde_path_to_error::deserialize(table).map_err(|e| {
+        // `network.acceptors[0]`: the element; its origin is the key's.
         let key = e.path().to_string();
-        let reason = e.inner().to_string();
+        let base = key.split('[').next().unwrap_or(&key).to_string();
+        // The deserializer appends "in `key`" on a second line: the key is said already.
+        let inner = e.inner().to_string();
+        let reason = inner.lines().next().unwrap_or(&inner).to_string();
         // serde's message for an unknown key names it; the path is then its section.
         ConfigError::Key {
-            origin: origin_of(&key),
+            origin: origin_of(&base),
             key,
             reason,
         }
