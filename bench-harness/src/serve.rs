@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ergo_engine::registrar::RegistrarOptions;
-use ergo_engine::{AcceptorOptions, NetworkOptions, Node, NodeOptions, SpawnOptions};
+use ergo_engine::{AcceptorOptions, NetworkOptions, NodeOptions, SpawnOptions};
 
 use crate::servers::{Echo, Sink, ECHO, SINK};
 

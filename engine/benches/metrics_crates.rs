@@ -137,5 +137,30 @@ fn encoding(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, increments, encoding);
+/// What a scrape costs a running node: every shard copies its counters (a closure through its
+/// inbound queue, a wake-up when it was parked), then the text is encoded.
+fn scrape(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scrape a node");
+    let node = ergo_engine::Node::start(
+        "bench-scrape@localhost",
+        ergo_engine::NodeOptions {
+            shards: 2,
+            pin: false,
+            ..Default::default()
+        },
+    )
+    .expect("node starts");
+    let timeout = std::time::Duration::from_secs(1);
+    g.bench_function("Node::metrics, 2 idle shards", |b| {
+        b.iter(|| black_box(node.metrics(timeout)).shards.len())
+    });
+    let scraper = ergo_engine::ops::metrics::Scraper::default();
+    g.bench_function("snapshot + Prometheus text, 2 idle shards", |b| {
+        b.iter(|| black_box(scraper.scrape(&node, timeout)).len())
+    });
+    g.finish();
+    node.stop();
+}
+
+criterion_group!(benches, increments, encoding, scrape);
 criterion_main!(benches);

@@ -42,7 +42,9 @@ pub struct EnvVars(pub(crate) Vec<(Atom, EnvValue)>);
 
 impl std::fmt::Debug for EnvVars {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|(n, _)| n)).finish()
+        f.debug_list()
+            .entries(self.0.iter().map(|(n, _)| n))
+            .finish()
     }
 }
 
@@ -71,7 +73,10 @@ impl EnvVars {
 }
 
 fn lookup(list: &[(Atom, EnvValue)], name: Atom) -> Option<EnvValue> {
-    list.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.clone())
+    list.iter()
+        .rev()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.clone())
 }
 
 /// The node's variables (read by every shard, written rarely).

@@ -382,11 +382,7 @@ impl Node {
         if options.ops.listen.is_some() {
             match crate::ops::Server::start(&node, &options.ops) {
                 Ok(server) => {
-                    *node
-                        .0
-                        .ops_server
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner()) = Some(server);
+                    *node.0.ops_server.lock().unwrap_or_else(|p| p.into_inner()) = Some(server);
                 }
                 Err(e) => {
                     node.shutdown_threads();

@@ -198,7 +198,11 @@ mod tests {
     #[test]
     fn setup_errors_name_their_cause() {
         let eperm = explain_setup_error(&io::Error::from_raw_os_error(libc::EPERM));
-        assert!(eperm.contains("io_uring") && eperm.contains("not permitted") || eperm.contains("disabled"), "{eperm}");
+        assert!(
+            eperm.contains("io_uring") && eperm.contains("not permitted")
+                || eperm.contains("disabled"),
+            "{eperm}"
+        );
         let enosys = explain_setup_error(&io::Error::from_raw_os_error(libc::ENOSYS));
         assert!(enosys.contains("5.11"), "{enosys}");
         let enomem = explain_setup_error(&io::Error::from_raw_os_error(libc::ENOMEM));

@@ -87,8 +87,17 @@ fn every_key_is_read_from_the_file() {
     assert_eq!(n.cookie, "secret");
     assert_eq!(n.mode, NetworkMode::Hidden);
     let addrs: Vec<SocketAddr> = n.acceptors.iter().map(|a| a.listen).collect();
-    assert_eq!(addrs, vec!["127.0.0.1:15001".parse().unwrap(), "127.0.0.1:15002".parse().unwrap()]);
-    assert!(n.acceptors.iter().all(|a| matches!(a.tls, AcceptorTls::Certificate(_))));
+    assert_eq!(
+        addrs,
+        vec![
+            "127.0.0.1:15001".parse().unwrap(),
+            "127.0.0.1:15002".parse().unwrap()
+        ]
+    );
+    assert!(n
+        .acceptors
+        .iter()
+        .all(|a| matches!(a.tls, AcceptorTls::Certificate(_))));
     assert_eq!((n.pool_size, n.max_message_size), (4, 65536));
     assert_eq!(n.handshake_timeout, Duration::from_secs(2));
     assert_eq!(n.tls.roots.as_ref().map(Vec::len), Some(1));
@@ -101,12 +110,20 @@ fn every_key_is_read_from_the_file() {
     assert!(!o.ops.metrics && !o.ops.health);
     assert_eq!(o.ops.scrape_timeout, Duration::from_millis(500));
     assert_eq!(o.ops.max_connections, 8);
-    let req: Vec<&str> = o.ops.required_applications.iter().map(|a| a.as_str()).collect();
+    let req: Vec<&str> = o
+        .ops
+        .required_applications
+        .iter()
+        .map(|a| a.as_str())
+        .collect();
     assert_eq!(req, vec!["a", "b"]);
     assert_eq!(c.log.level, LogLevel::Debug);
     assert_eq!(o.log_level, LogLevel::Debug);
     assert_eq!(c.log.format, LogFormat::Json);
-    assert_eq!(o.env.get::<String>("region").as_deref().map(String::as_str), Some("eu"));
+    assert_eq!(
+        o.env.get::<String>("region").as_deref().map(String::as_str),
+        Some("eu")
+    );
 }
 
 #[test]
@@ -168,7 +185,10 @@ fn every_key_is_overridden_by_its_environment_variable() {
     assert_eq!(n.handshake_timeout, Duration::from_secs(3));
     assert!(n.tls.roots.is_some() && !n.tls.check_fingerprint);
     let r = n.registrar.as_ref().unwrap();
-    assert_eq!((r.port, r.tcp_host.to_string(), r.udp_host.to_string()), (4600, "127.0.0.4".into(), "127.0.0.5".into()));
+    assert_eq!(
+        (r.port, r.tcp_host.to_string(), r.udp_host.to_string()),
+        (4600, "127.0.0.4".into(), "127.0.0.5".into())
+    );
     assert_eq!(o.ops.listen, Some("127.0.0.1:9100".parse().unwrap()));
     assert!(!o.ops.metrics && !o.ops.health);
     assert_eq!(o.ops.scrape_timeout, Duration::from_millis(250));
@@ -176,12 +196,20 @@ fn every_key_is_overridden_by_its_environment_variable() {
     assert_eq!(o.ops.required_applications.len(), 2);
     assert_eq!(c.log.level, LogLevel::Warning);
     assert_eq!(c.log.format, LogFormat::Json);
-    assert_eq!(o.env.get::<String>("DB_URL").as_deref().map(String::as_str), Some("postgres://db"));
+    assert_eq!(
+        o.env.get::<String>("DB_URL").as_deref().map(String::as_str),
+        Some("postgres://db")
+    );
 }
 
 #[test]
 fn defaults_apply_to_keys_left_out() {
-    let c = load_str("[node]\nname = \"d@localhost\"\ncookie = \"c\"\n", Path::new(PATH), env(&[])).unwrap();
+    let c = load_str(
+        "[node]\nname = \"d@localhost\"\ncookie = \"c\"\n",
+        Path::new(PATH),
+        env(&[]),
+    )
+    .unwrap();
     let o = &c.options;
     assert_eq!((o.shards, o.pin), (0, true));
     let n = o.network.as_ref().unwrap();
@@ -190,13 +218,25 @@ fn defaults_apply_to_keys_left_out() {
     assert!(n.registrar.is_none());
     assert_eq!(o.ops.listen, None);
     assert_eq!(c.log.format, LogFormat::Text);
-    let c = load_str("[node]\nname = \"d@localhost\"\n[network]\nmode = \"disabled\"\n", Path::new(PATH), env(&[])).unwrap();
-    assert!(c.options.network.is_none(), "no cookie needed without a network");
+    let c = load_str(
+        "[node]\nname = \"d@localhost\"\n[network]\nmode = \"disabled\"\n",
+        Path::new(PATH),
+        env(&[]),
+    )
+    .unwrap();
+    assert!(
+        c.options.network.is_none(),
+        "no cookie needed without a network"
+    );
 }
 
 fn refused(text: &str, vars: &[(&str, &str)]) -> (String, Origin, String) {
     match load_str(text, Path::new(PATH), env(vars)) {
-        Err(ConfigError::Key { key, origin, reason }) => (key, origin, reason),
+        Err(ConfigError::Key {
+            key,
+            origin,
+            reason,
+        }) => (key, origin, reason),
         Err(e) => panic!("expected a key error, got {e}"),
         Ok(_) => panic!("accepted {text:?} with {vars:?}"),
     }
@@ -229,7 +269,10 @@ fn bad_values_are_refused_naming_the_key_and_the_reason() {
         // Later sections of the same name replace nothing in TOML: give each case its own
         // file, with [node] merged when the case has one.
         let text = if extra.starts_with("[node]") {
-            format!("[node]\nname = \"b@localhost\"\ncookie = \"c\"\n{}", &extra["[node]\n".len()..])
+            format!(
+                "[node]\nname = \"b@localhost\"\ncookie = \"c\"\n{}",
+                &extra["[node]\n".len()..]
+            )
         } else {
             format!("{BASE}{extra}")
         };
@@ -239,7 +282,10 @@ fn bad_values_are_refused_naming_the_key_and_the_reason() {
         assert!(!reason.is_empty());
     }
     let (key, _, reason) = refused(&format!("{BASE}[metrics]\nlisen = \"x\"\n"), &[]);
-    assert!(key.starts_with("metrics") && reason.contains("lisen"), "{key}: {reason}");
+    assert!(
+        key.starts_with("metrics") && reason.contains("lisen"),
+        "{key}: {reason}"
+    );
     let (key, origin, _) = refused(&format!("{BASE}[nope]\nx = 1\n"), &[]);
     assert_eq!((key.as_str(), origin), ("nope", file.clone()));
     let (key, origin, reason) = refused("[node]\nname = \"noat\"\ncookie = \"c\"\n", &[]);
@@ -256,22 +302,44 @@ fn bad_environment_overrides_name_the_variable() {
     let (key, origin, reason) = refused(BASE, &[("ERGO_SHARDS_COUNT", "many")]);
     assert_eq!(key, "shards.count");
     assert_eq!(origin, Origin::Env("ERGO_SHARDS_COUNT".into()));
-    assert!(reason.contains("whole number") && reason.contains("many"), "{reason}");
+    assert!(
+        reason.contains("whole number") && reason.contains("many"),
+        "{reason}"
+    );
     let (key, origin, _) = refused(BASE, &[("ERGO_METRICS_LISTEN", "bogus")]);
-    assert_eq!((key.as_str(), origin), ("metrics.listen", Origin::Env("ERGO_METRICS_LISTEN".into())));
+    assert_eq!(
+        (key.as_str(), origin),
+        ("metrics.listen", Origin::Env("ERGO_METRICS_LISTEN".into()))
+    );
     let (key, origin, _) = refused(BASE, &[("ERGO_NETWORK_ACCEPTORS", "127.0.0.1:1,bad")]);
-    assert_eq!((key.as_str(), origin), ("network.acceptors[1]", Origin::Env("ERGO_NETWORK_ACCEPTORS".into())));
+    assert_eq!(
+        (key.as_str(), origin),
+        (
+            "network.acceptors[1]",
+            Origin::Env("ERGO_NETWORK_ACCEPTORS".into())
+        )
+    );
     let (key, origin, _) = refused(BASE, &[("ERGO_LOG_FORMAT", "yaml")]);
-    assert_eq!((key.as_str(), origin), ("log.format", Origin::Env("ERGO_LOG_FORMAT".into())));
+    assert_eq!(
+        (key.as_str(), origin),
+        ("log.format", Origin::Env("ERGO_LOG_FORMAT".into()))
+    );
     let (key, _, reason) = refused(BASE, &[("ERGO_METRICS_LISTN", "x")]);
     assert_eq!(key, "metrics.listn");
     assert!(reason.contains("unknown key"));
     let (key, _, _) = refused(BASE, &[("ERGO_SHARDS_PIN", "maybe")]);
     assert_eq!(key, "shards.pin");
-    let msg = load_str(BASE, Path::new(PATH), env(&[("ERGO_NETWORK_POOL_SIZE", "99")]))
-        .unwrap_err()
-        .to_string();
-    assert!(msg.contains("network.pool_size") && msg.contains("$ERGO_NETWORK_POOL_SIZE"), "{msg}");
+    let msg = load_str(
+        BASE,
+        Path::new(PATH),
+        env(&[("ERGO_NETWORK_POOL_SIZE", "99")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        msg.contains("network.pool_size") && msg.contains("$ERGO_NETWORK_POOL_SIZE"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -292,6 +360,11 @@ fn a_loaded_config_starts_its_node() {
     let node = c.start().unwrap();
     assert!(node.ops_address().is_some());
     assert!(node.network_address().is_some());
-    assert_eq!(node.env::<String>("greeting").as_deref().map(String::as_str), Some("hi"));
+    assert_eq!(
+        node.env::<String>("greeting")
+            .as_deref()
+            .map(String::as_str),
+        Some("hi")
+    );
     node.stop();
 }

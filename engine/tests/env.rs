@@ -14,10 +14,17 @@ const WAIT: Duration = Duration::from_secs(10);
 type Seen = Vec<(&'static str, Option<String>)>;
 
 fn look(ctx: &Context) -> Seen {
-    ["node_only", "app_only", "parent_only", "own_only", "layered", "missing"]
-        .into_iter()
-        .map(|k| (k, ctx.env::<String>(k).map(|v| v.to_string())))
-        .collect()
+    [
+        "node_only",
+        "app_only",
+        "parent_only",
+        "own_only",
+        "layered",
+        "missing",
+    ]
+    .into_iter()
+    .map(|k| (k, ctx.env::<String>(k).map(|v| v.to_string())))
+    .collect()
 }
 
 /// Reports what it sees in `init`.
@@ -46,7 +53,9 @@ impl ergo_engine::Actor for Parent {
 }
 
 fn get<'a>(seen: &'a Seen, k: &str) -> Option<&'a str> {
-    seen.iter().find(|(n, _)| *n == k).and_then(|(_, v)| v.as_deref())
+    seen.iter()
+        .find(|(n, _)| *n == k)
+        .and_then(|(_, v)| v.as_deref())
 }
 
 #[test]
@@ -112,13 +121,18 @@ fn env_default_falls_back_and_node_variables_set_later_are_seen() {
     )
     .unwrap();
     let (tx, rx) = channel();
-    node.spawn(Defaults(tx.clone()), SpawnOptions::default()).unwrap();
+    node.spawn(Defaults(tx.clone()), SpawnOptions::default())
+        .unwrap();
     assert_eq!(rx.recv_timeout(WAIT).unwrap(), ("fallback".into(), 9000, 0));
     node.set_env("name", "from-node".to_string());
     node.set_env("PORT", 1234u32);
     assert_eq!(node.env_default("Port", 1u32).as_ref(), &1234);
-    node.spawn(Defaults(tx.clone()), SpawnOptions::default()).unwrap();
-    assert_eq!(rx.recv_timeout(WAIT).unwrap(), ("from-node".into(), 1234, 2));
+    node.spawn(Defaults(tx.clone()), SpawnOptions::default())
+        .unwrap();
+    assert_eq!(
+        rx.recv_timeout(WAIT).unwrap(),
+        ("from-node".into(), 1234, 2)
+    );
     // A value of another type is not a `T`: the default.
     node.set_env("port", "not a number".to_string());
     node.spawn(Defaults(tx), SpawnOptions::default()).unwrap();

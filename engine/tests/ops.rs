@@ -101,9 +101,7 @@ fn value(scrape: &prometheus_parse::Scrape, metric: &str, labels: &[(&str, &str)
     let s = scrape
         .samples
         .iter()
-        .find(|s| {
-            s.metric == metric && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v))
-        })
+        .find(|s| s.metric == metric && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
         .unwrap_or_else(|| panic!("no sample {metric} {labels:?}"));
     match s.value {
         prometheus_parse::Value::Counter(v)
@@ -185,7 +183,10 @@ fn scrape_is_prometheus_text_and_counts_what_a_scenario_sent() {
     // The producer's N sends; nothing else on the node sent.
     assert_eq!(delta("ergo_node_messages_sent_total", &normal), N as f64);
     // The consumer's N messages plus the producer's one order.
-    assert_eq!(delta("ergo_node_messages_received_total", &normal), N as f64 + 1.0);
+    assert_eq!(
+        delta("ergo_node_messages_received_total", &normal),
+        N as f64 + 1.0
+    );
     assert_eq!(value(&after, "ergo_node_processes", &[]), 2.0);
     assert_eq!(value(&after, "ergo_node_processes_spawned_total", &[]), 2.0);
     assert!(value(&after, "ergo_node_memory_rss_bytes", &[]) > 0.0);
@@ -196,7 +197,10 @@ fn scrape_is_prometheus_text_and_counts_what_a_scenario_sent() {
     // Node::metrics agrees with the scrape.
     let m = node.metrics(Duration::from_secs(1));
     assert_eq!(m.shards.len(), 2);
-    assert_eq!(m.sent()[0], value(&after, "ergo_node_messages_sent_total", &normal) as u64);
+    assert_eq!(
+        m.sent()[0],
+        value(&after, "ergo_node_messages_sent_total", &normal) as u64
+    );
     node.stop();
 }
 
@@ -242,20 +246,28 @@ fn malformed_http_gets_an_error_and_the_node_keeps_serving() {
     let addr = node.ops_address().unwrap();
     let line = raw(addr, b"THIS IS NOT HTTP\r\n\r\n");
     assert!(line.starts_with("HTTP/1.1 400"), "got {line:?}");
-    let line = raw(addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n");
+    let line = raw(
+        addr,
+        b"GET /metrics HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n",
+    );
     assert!(line.starts_with("HTTP/1.1 400"), "got {line:?}");
     let mut huge = b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
     huge.extend(std::iter::repeat_n(b'a', 64 * 1024));
     huge.extend_from_slice(b"\r\n\r\n");
     let line = raw(addr, &huge);
     assert!(line.starts_with("HTTP/1.1 431"), "got {line:?}");
-    let line = raw(addr, b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    let line = raw(
+        addr,
+        b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+    );
     assert!(line.starts_with("HTTP/1.1 405"), "got {line:?}");
     assert_eq!(get(addr, "/nope").0, 404);
     // Still serving, and the node still runs processes.
     scrape(addr);
     assert_eq!(get(addr, "/health/ready").0, 200);
-    let pid = node.spawn(Consumer(Arc::default()), SpawnOptions::default()).unwrap();
+    let pid = node
+        .spawn(Consumer(Arc::default()), SpawnOptions::default())
+        .unwrap();
     assert!(node.is_alive(pid));
     node.stop();
 }
@@ -372,11 +384,65 @@ fn handshakes_are_counted_per_acceptor() {
         value(
             &s,
             "ergo_acceptor_handshakes_total",
-            &[("acceptor", &acc), ("result", "failed"), ("cause", "cookie")]
+            &[
+                ("acceptor", &acc),
+                ("result", "failed"),
+                ("cause", "cookie")
+            ]
         ) >= 1.0
     );
-    assert!(value(&s, "ergo_connection_links", &[("peer", "ops-acc-b@localhost")]) >= 1.0);
+    assert!(
+        value(
+            &s,
+            "ergo_connection_links",
+            &[("peer", "ops-acc-b@localhost")]
+        ) >= 1.0
+    );
     for n in [a, b, c] {
         n.stop();
     }
+}
+
+/// Traps exits (so a `shutdown` signal is only a message to it) and reports `terminate`.
+struct Stubborn(std::sync::mpsc::Sender<()>);
+impl Actor for Stubborn {
+    fn init(&mut self, ctx: &mut Context) -> HandleResult {
+        ctx.set_trap_exit(true);
+        Ok(())
+    }
+    fn terminate(&mut self, _: &mut Context, _: &ergo_engine::Reason) {
+        let _ = self.0.send(());
+    }
+}
+
+#[test]
+fn stop_force_kills_without_terminate_and_wait_returns() {
+    let node = Node::start(
+        "ops-force@localhost",
+        NodeOptions {
+            shards: 2,
+            pin: false,
+            stop_timeout: Duration::from_secs(60),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for _ in 0..4 {
+        node.spawn(Stubborn(tx.clone()), SpawnOptions::default())
+            .unwrap();
+    }
+    assert!(
+        !node.wait_timeout(Duration::from_millis(10)),
+        "running node reported stopped"
+    );
+    let waiter = {
+        let n = node.clone();
+        std::thread::spawn(move || n.wait())
+    };
+    node.stop_force();
+    waiter.join().unwrap();
+    assert!(node.wait_timeout(Duration::ZERO));
+    assert_eq!(node.info().processes, 0);
+    assert!(rx.try_recv().is_err(), "terminate ran on a forced stop");
 }

@@ -94,8 +94,7 @@ pub enum Stopped {
 }
 
 /// The user's setup, run once the node has started.
-pub type Setup<'a> =
-    dyn FnOnce(&Node) -> Result<(), Box<dyn std::error::Error + Send + Sync>> + 'a;
+pub type Setup<'a> = dyn FnOnce(&Node) -> Result<(), Box<dyn std::error::Error + Send + Sync>> + 'a;
 
 /// The binary's `main`: command line, config, logging, node, `setup`, signals. See the crate
 /// docs.

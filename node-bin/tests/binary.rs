@@ -169,7 +169,10 @@ fn the_example_config_starts_with_env_overrides_and_stops_on_sigint() {
     let mut seen = Vec::new();
     let line = wait_line(&rx, "serving metrics and health", &mut seen);
     // JSON log lines.
-    assert!(line.starts_with('{') && line.contains("\"metrics\":"), "{line}");
+    assert!(
+        line.starts_with('{') && line.contains("\"metrics\":"),
+        "{line}"
+    );
     let at = line.find("\"metrics\":\"").unwrap() + "\"metrics\":\"".len();
     let addr = line[at..].split('"').next().unwrap().to_string();
     assert_eq!(get(&addr, "/health/live"), 200);
@@ -180,14 +183,20 @@ fn the_example_config_starts_with_env_overrides_and_stops_on_sigint() {
 
 #[test]
 fn a_bad_config_fails_at_start_naming_the_key() {
-    let cfg = write_config("bad", "[node]\nname = \"x@localhost\"\ncookie = \"c\"\n[metrics]\nlisten = \"nowhere\"\n");
+    let cfg = write_config(
+        "bad",
+        "[node]\nname = \"x@localhost\"\ncookie = \"c\"\n[metrics]\nlisten = \"nowhere\"\n",
+    );
     let out = Command::new(BIN)
         .args(["--config", cfg.to_str().unwrap()])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("metrics.listen") && err.contains("nowhere"), "{err}");
+    assert!(
+        err.contains("metrics.listen") && err.contains("nowhere"),
+        "{err}"
+    );
     let out = Command::new(BIN)
         .args(["--config", cfg.to_str().unwrap()])
         .env("ERGO_METRICS_LISTEN", "127.0.0.1:0")
@@ -196,7 +205,10 @@ fn a_bad_config_fails_at_start_naming_the_key() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("shards.count") && err.contains("ERGO_SHARDS_COUNT"), "{err}");
+    assert!(
+        err.contains("shards.count") && err.contains("ERGO_SHARDS_COUNT"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -206,7 +218,12 @@ fn help_explains_every_key() {
     let help = String::from_utf8_lossy(&out.stdout);
     for k in ergo_engine::ops::config::KEYS {
         assert!(help.contains(&k.env_var()), "--help lacks {}", k.env_var());
-        assert!(help.contains(k.help), "--help lacks the text of {}.{}", k.section, k.key);
+        assert!(
+            help.contains(k.help),
+            "--help lacks the text of {}.{}",
+            k.section,
+            k.key
+        );
     }
     assert!(help.contains("SIGTERM"));
 }
@@ -228,22 +245,36 @@ fn run_without_io_uring(errno: u32) -> std::process::Output {
         cmd.pre_exec(move || {
             const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
             const NR_IO_URING_SETUP: u32 = 425;
-            let stmt = |code: u16, k: u32| libc::sock_filter { code, jt: 0, jf: 0, k };
-            let jeq = |k: u32, jt: u8, jf: u8| libc::sock_filter { code: 0x05 | 0x10, jt, jf, k };
+            let stmt = |code: u16, k: u32| libc::sock_filter {
+                code,
+                jt: 0,
+                jf: 0,
+                k,
+            };
+            let jeq = |k: u32, jt: u8, jf: u8| libc::sock_filter {
+                code: 0x05 | 0x10,
+                jt,
+                jf,
+                k,
+            };
             let filter = [
-                stmt(0x20, 4),                       // load arch
-                jeq(AUDIT_ARCH_X86_64, 0, 3),        // other arch: allow
-                stmt(0x20, 0),                       // load syscall number
-                jeq(NR_IO_URING_SETUP, 0, 1),        // io_uring_setup?
-                stmt(0x06, 0x0005_0000 | errno),     // return -errno
-                stmt(0x06, 0x7fff_0000),             // allow
+                stmt(0x20, 4),                   // load arch
+                jeq(AUDIT_ARCH_X86_64, 0, 3),    // other arch: allow
+                stmt(0x20, 0),                   // load syscall number
+                jeq(NR_IO_URING_SETUP, 0, 1),    // io_uring_setup?
+                stmt(0x06, 0x0005_0000 | errno), // return -errno
+                stmt(0x06, 0x7fff_0000),         // allow
             ];
             let prog = libc::sock_fprog {
                 len: filter.len() as u16,
                 filter: filter.as_ptr() as *mut libc::sock_filter,
             };
             if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
-                || libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &prog as *const _) != 0
+                || libc::prctl(
+                    libc::PR_SET_SECCOMP,
+                    libc::SECCOMP_MODE_FILTER,
+                    &prog as *const _,
+                ) != 0
             {
                 return Err(std::io::Error::last_os_error());
             }
@@ -259,7 +290,10 @@ fn io_uring_not_permitted_fails_at_start_naming_the_cause() {
     let out = run_without_io_uring(libc::EPERM as u32);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("io_uring") && err.contains("not permitted"), "{err}");
+    assert!(
+        err.contains("io_uring") && err.contains("not permitted"),
+        "{err}"
+    );
     let out = run_without_io_uring(libc::ENOSYS as u32);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);

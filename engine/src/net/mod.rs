@@ -353,7 +353,10 @@ impl Network {
         Some(if up == self.listen_addrs.len() && up > 0 {
             Ok(())
         } else {
-            Err(format!("{up} of {} acceptors listen", self.listen_addrs.len()))
+            Err(format!(
+                "{up} of {} acceptors listen",
+                self.listen_addrs.len()
+            ))
         })
     }
 

@@ -87,38 +87,196 @@ use KeyKind::{Bool, Float, Int, List, Str};
 
 /// Every key of the config file, by section.
 pub const KEYS: &[KeyInfo] = &[
-    k("node", "name", Str, "", "the node's name, name@host (required)"),
-    k("node", "cookie", Str, "", "the cluster's shared secret (required when the network is on)"),
-    k("node", "stop_timeout", Float, "5", "seconds a graceful stop waits for processes before it terminates them"),
-    k("shards", "count", Int, "0", "shards (threads, one io_uring each); 0: one per available core"),
-    k("shards", "pin", Bool, "true", "pin shard i to core (first_core + i) mod cores"),
-    k("shards", "first_core", Int, "0", "the core of shard 0 when pinning"),
-    k("network", "mode", Str, "enabled", "enabled | hidden (dial out only) | disabled (no network at all)"),
-    k("network", "acceptors", List, "[\"127.0.0.1:15000\"]", "addresses the acceptors listen on (port 0: any free port)"),
-    k("network", "pool_size", Int, "3", "links per connection our acceptors ask dialers to open"),
-    k("network", "max_message_size", Int, "0", "largest frame accepted from peers, bytes (0: unlimited)"),
-    k("network", "handshake_timeout", Float, "1", "seconds each handshake message may take"),
+    k(
+        "node",
+        "name",
+        Str,
+        "",
+        "the node's name, name@host (required)",
+    ),
+    k(
+        "node",
+        "cookie",
+        Str,
+        "",
+        "the cluster's shared secret (required when the network is on)",
+    ),
+    k(
+        "node",
+        "stop_timeout",
+        Float,
+        "5",
+        "seconds a graceful stop waits for processes before it terminates them",
+    ),
+    k(
+        "shards",
+        "count",
+        Int,
+        "0",
+        "shards (threads, one io_uring each); 0: one per available core",
+    ),
+    k(
+        "shards",
+        "pin",
+        Bool,
+        "true",
+        "pin shard i to core (first_core + i) mod cores",
+    ),
+    k(
+        "shards",
+        "first_core",
+        Int,
+        "0",
+        "the core of shard 0 when pinning",
+    ),
+    k(
+        "network",
+        "mode",
+        Str,
+        "enabled",
+        "enabled | hidden (dial out only) | disabled (no network at all)",
+    ),
+    k(
+        "network",
+        "acceptors",
+        List,
+        "[\"127.0.0.1:15000\"]",
+        "addresses the acceptors listen on (port 0: any free port)",
+    ),
+    k(
+        "network",
+        "pool_size",
+        Int,
+        "3",
+        "links per connection our acceptors ask dialers to open",
+    ),
+    k(
+        "network",
+        "max_message_size",
+        Int,
+        "0",
+        "largest frame accepted from peers, bytes (0: unlimited)",
+    ),
+    k(
+        "network",
+        "handshake_timeout",
+        Float,
+        "1",
+        "seconds each handshake message may take",
+    ),
     k("tls", "enable", Bool, "false", "acceptors speak TLS"),
-    k("tls", "cert_file", Str, "", "PEM certificate chain of the acceptors (empty with enable: self-signed)"),
+    k(
+        "tls",
+        "cert_file",
+        Str,
+        "",
+        "PEM certificate chain of the acceptors (empty with enable: self-signed)",
+    ),
     k("tls", "key_file", Str, "", "PEM private key of cert_file"),
-    k("tls", "ca_file", Str, "", "PEM roots the dialer verifies acceptors against (empty: any certificate, as Go)"),
-    k("tls", "check_fingerprint", Bool, "true", "check the acceptor's certificate digest in the handshake"),
-    k("registrar", "enable", Bool, "false", "register with (or become) the host's built-in registrar"),
-    k("registrar", "port", Int, "4499", "the registrar's TCP and UDP port"),
-    k("registrar", "tcp_host", Str, "127.0.0.1", "address the registrar server's TCP listener binds"),
-    k("registrar", "udp_host", Str, "0.0.0.0", "address the registrar server's UDP socket binds"),
-    k("metrics", "listen", Str, "", "address of the HTTP listener for /metrics and /health/* (empty: none)"),
-    k("metrics", "enable", Bool, "true", "serve /metrics (off: 404, and no counters are collected)"),
-    k("metrics", "scrape_timeout", Float, "1", "seconds a scrape waits for each shard's counters"),
-    k("metrics", "max_connections", Int, "64", "HTTP connections served at once"),
-    k("health", "enable", Bool, "true", "serve /health/live and /health/ready"),
-    k("health", "required_applications", List, "[]", "applications that must run for the node to be ready"),
-    k("log", "level", Str, "info", "trace | debug | info | warning | error | panic | disabled"),
+    k(
+        "tls",
+        "ca_file",
+        Str,
+        "",
+        "PEM roots the dialer verifies acceptors against (empty: any certificate, as Go)",
+    ),
+    k(
+        "tls",
+        "check_fingerprint",
+        Bool,
+        "true",
+        "check the acceptor's certificate digest in the handshake",
+    ),
+    k(
+        "registrar",
+        "enable",
+        Bool,
+        "false",
+        "register with (or become) the host's built-in registrar",
+    ),
+    k(
+        "registrar",
+        "port",
+        Int,
+        "4499",
+        "the registrar's TCP and UDP port",
+    ),
+    k(
+        "registrar",
+        "tcp_host",
+        Str,
+        "127.0.0.1",
+        "address the registrar server's TCP listener binds",
+    ),
+    k(
+        "registrar",
+        "udp_host",
+        Str,
+        "0.0.0.0",
+        "address the registrar server's UDP socket binds",
+    ),
+    k(
+        "metrics",
+        "listen",
+        Str,
+        "",
+        "address of the HTTP listener for /metrics and /health/* (empty: none)",
+    ),
+    k(
+        "metrics",
+        "enable",
+        Bool,
+        "true",
+        "serve /metrics (off: 404, and no counters are collected)",
+    ),
+    k(
+        "metrics",
+        "scrape_timeout",
+        Float,
+        "1",
+        "seconds a scrape waits for each shard's counters",
+    ),
+    k(
+        "metrics",
+        "max_connections",
+        Int,
+        "64",
+        "HTTP connections served at once",
+    ),
+    k(
+        "health",
+        "enable",
+        Bool,
+        "true",
+        "serve /health/live and /health/ready",
+    ),
+    k(
+        "health",
+        "required_applications",
+        List,
+        "[]",
+        "applications that must run for the node to be ready",
+    ),
+    k(
+        "log",
+        "level",
+        Str,
+        "info",
+        "trace | debug | info | warning | error | panic | disabled",
+    ),
     k("log", "format", Str, "text", "text | json"),
 ];
 
 const SECTIONS: &[&str] = &[
-    "node", "shards", "network", "tls", "registrar", "metrics", "health", "log", "env",
+    "node",
+    "shards",
+    "network",
+    "tls",
+    "registrar",
+    "metrics",
+    "health",
+    "log",
+    "env",
 ];
 
 /// Where a value came from.
@@ -406,10 +564,12 @@ pub fn load_str(
     path: &Path,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<NodeConfig, ConfigError> {
-    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let mut table: toml::Table =
+        text.parse()
+            .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
     let overridden = apply_env(&mut table, env)?;
     let origin_of = |key: &str| match overridden.get(key) {
         Some(var) => Origin::Env(var.clone()),
@@ -471,10 +631,7 @@ fn apply_env(
         }
         let key = name.to_ascii_lowercase();
         let full = format!("{section}.{key}");
-        let Some(info) = KEYS
-            .iter()
-            .find(|i| i.section == *section && i.key == key)
-        else {
+        let Some(info) = KEYS.iter().find(|i| i.section == *section && i.key == key) else {
             return Err(ConfigError::Key {
                 key: full,
                 origin: Origin::Env(var),
@@ -540,7 +697,8 @@ fn build(f: File, origin: &dyn Fn(&str) -> Origin) -> Result<NodeConfig, ConfigE
     };
     let name = f.node.name.clone();
     match name.split_once('@') {
-        Some((n, h)) if !n.is_empty() && !h.is_empty() && !h.contains('@') && name.len() <= 255 => {}
+        Some((n, h)) if !n.is_empty() && !h.is_empty() && !h.contains('@') && name.len() <= 255 => {
+        }
         _ if name.is_empty() => {
             return Err(ConfigError::Key {
                 key: "node.name".into(),
@@ -556,7 +714,10 @@ fn build(f: File, origin: &dyn Fn(&str) -> Origin) -> Result<NodeConfig, ConfigE
         }
     }
     if f.shards.count > 1024 {
-        return Err(err("shards.count", format!("{} is more than 1024", f.shards.count)));
+        return Err(err(
+            "shards.count",
+            format!("{} is more than 1024", f.shards.count),
+        ));
     }
     let level = parse_level(&f.log.level).ok_or_else(|| {
         err(
@@ -621,10 +782,16 @@ fn build(f: File, origin: &dyn Fn(&str) -> Origin) -> Result<NodeConfig, ConfigE
             }
             n.pool_size = f.network.pool_size;
             n.max_message_size = f.network.max_message_size;
-            n.handshake_timeout =
-                seconds("network.handshake_timeout", f.network.handshake_timeout, origin)?;
+            n.handshake_timeout = seconds(
+                "network.handshake_timeout",
+                f.network.handshake_timeout,
+                origin,
+            )?;
             if n.handshake_timeout.is_zero() {
-                return Err(err("network.handshake_timeout", "must be more than 0".into()));
+                return Err(err(
+                    "network.handshake_timeout",
+                    "must be more than 0".into(),
+                ));
             }
             let tls = tls_of(&f.tls, &err)?;
             n.acceptors = f
@@ -691,7 +858,10 @@ fn tls_of(
         (false, true) => Err(err("tls.key_file", "is required with tls.cert_file".into())),
         (true, false) => Err(err("tls.cert_file", "is required with tls.key_file".into())),
         (false, false) => {
-            for (key, p) in [("tls.cert_file", &t.cert_file), ("tls.key_file", &t.key_file)] {
+            for (key, p) in [
+                ("tls.cert_file", &t.cert_file),
+                ("tls.key_file", &t.key_file),
+            ] {
                 if let Err(e) = std::fs::metadata(p) {
                     return Err(err(key, format!("{p}: {e}")));
                 }

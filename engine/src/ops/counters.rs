@@ -16,8 +16,8 @@ use crate::Priority;
 /// Upper bounds (seconds) of the network-call latency histogram's buckets (the last bucket,
 /// `+Inf`, is implied).
 pub const LATENCY_BUCKETS: [f64; 16] = [
-    0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
-    2.5, 5.0, 10.0,
+    0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
 ];
 
 /// A latency histogram kept by one shard: counts per bucket of [`LATENCY_BUCKETS`] (plus one

@@ -115,7 +115,9 @@ async fn serve(
     ctx: Arc<Ctx>,
     mut shutdown: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(ctx.options.max_connections.max(1)));
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        ctx.options.max_connections.max(1),
+    ));
     loop {
         let accepted = tokio::select! {
             _ = &mut shutdown => break,

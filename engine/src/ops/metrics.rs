@@ -169,7 +169,12 @@ impl Collector for NodeCollector {
             "ergo_node_messages_sent",
             "Envelopes sent by the node's processes (local and remote recipients), by priority.",
             c,
-            (0..3).map(|i| (vec![("priority", PRIORITIES[i].to_string())], counter(sent[i]))),
+            (0..3).map(|i| {
+                (
+                    vec![("priority", PRIORITIES[i].to_string())],
+                    counter(sent[i]),
+                )
+            }),
         )?;
         family(
             enc,

@@ -89,7 +89,9 @@ impl NetCounters {
     /// An acceptor's handshake failed.
     pub(crate) fn handshake_failed(&self, addr: SocketAddr, e: &LinkError) {
         let cause = cause_of(e);
-        self.acceptor(addr, |m| *m.handshakes_failed.entry(cause).or_default() += 1);
+        self.acceptor(addr, |m| {
+            *m.handshakes_failed.entry(cause).or_default() += 1
+        });
     }
 
     /// A connection with `peer` was established.
@@ -136,10 +138,7 @@ mod tests {
         c.handshake_ok(addr);
         c.handshake_failed(addr, &LinkError::Handshake(HandshakeError::Digest("x")));
         c.handshake_failed(addr, &LinkError::Handshake(HandshakeError::Digest("y")));
-        c.handshake_failed(
-            addr,
-            &LinkError::Io(std::io::ErrorKind::TimedOut.into()),
-        );
+        c.handshake_failed(addr, &LinkError::Io(std::io::ErrorKind::TimedOut.into()));
         let a = &c.acceptors()[0];
         assert_eq!(a.handshakes_ok, 1);
         assert_eq!(a.handshakes_failed.get("cookie"), Some(&2));

@@ -106,11 +106,12 @@ impl Node {
     /// most `timeout` for each (see [`NodeMetrics::shards_missing`]).
     pub fn metrics(&self, timeout: Duration) -> NodeMetrics {
         let s = &self.0;
+        let info = self.info();
         let mut m = NodeMetrics {
             node: s.name,
-            uptime: self.info().uptime,
-            rss_bytes: crate::rss_bytes(),
-            names: self.info().names,
+            uptime: info.uptime,
+            rss_bytes: info.memory_rss,
+            names: info.names,
             applications_running: self.applications_running().len(),
             ..Default::default()
         };
