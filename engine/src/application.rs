@@ -58,6 +58,9 @@ pub struct ApplicationSpec {
     /// Its weight among the nodes offering it, announced with its route to registrars that
     /// keep application routes (Go's `ApplicationSpec.Weight`).
     pub weight: isize,
+    /// Environment variables of the application: its master (the group leader) holds them,
+    /// and every member inherits them (over the node's, under their own).
+    pub env: crate::EnvVars,
 }
 
 impl ApplicationSpec {
@@ -72,6 +75,7 @@ impl ApplicationSpec {
             group: Vec::new(),
             stop_timeout: Duration::from_secs(5),
             weight: 0,
+            env: crate::EnvVars::default(),
         }
     }
 }
@@ -304,13 +308,17 @@ impl Node {
             e.spec.clone()
         };
         let mode = mode.unwrap_or(spec.mode);
+        let options = SpawnOptions {
+            env: spec.env.0.clone(),
+            ..Default::default()
+        };
         let master = Master {
             spec: spec.clone(),
             mode,
             members: Vec::new(),
             stopping: None,
         };
-        let pid = self.spawn(master, SpawnOptions::default())?;
+        let pid = self.spawn(master, options)?;
         let mut a = self.0.apps.lock();
         if let Some(e) = a.apps.get_mut(&name) {
             e.state = ApplicationState::Running { master: pid, mode };

@@ -253,11 +253,23 @@ impl Context {
                 Kind::Request(b)
             },
         };
+        // Calls to other nodes are timed for the network-call latency histogram.
+        let remote = match to {
+            Target::Pid(p) => p.node != self.shard.name,
+            Target::ProcessId(p) => p.node != self.shard.name,
+            Target::Alias(a) => a.node != self.shard.name,
+            Target::Name(_) => false,
+        };
+        let started = remote.then(std::time::Instant::now);
         if let Err(e) = self.shard.send_env(to, env, prio) {
             self.cell.ext().awaiting = None;
             return Err(e.into());
         }
-        self.wait_reply(r, timeout).await
+        let res = self.wait_reply(r, timeout).await;
+        if let Some(t) = started {
+            self.shard.counters.net_call(t.elapsed());
+        }
+        res
     }
 
     /// Waits for the response to `r` (already set as awaited), at most `timeout`.
@@ -545,6 +557,7 @@ impl Context {
 
     /// Spawns a child on this shard. Its `init` runs before this returns.
     pub fn spawn<A: Actor>(&mut self, actor: A, options: SpawnOptions) -> Result<Pid, Error> {
+        let options = crate::env::inherit(self, options);
         self.shard.spawn(actor, options, Some(self.pid()))
     }
 
@@ -560,6 +573,7 @@ impl Context {
         if shard == self.shard.index {
             return self.spawn(actor, options);
         }
+        let options = crate::env::inherit(self, options);
         let remote = self
             .shard
             .node
@@ -716,26 +730,6 @@ impl Context {
             .as_ref()
             .map(|e| e.aliases.clone())
             .unwrap_or_default()
-    }
-
-    /// An environment variable (from `SpawnOptions::env` or [`Context::set_env`]), if it is a `T`.
-    pub fn env<T: Any + Send + Sync>(&self, name: impl Into<Atom>) -> Option<Arc<T>> {
-        let name = name.into();
-        let e = self.cell.ext.borrow();
-        let v = e
-            .as_ref()?
-            .env
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == name)?
-            .1
-            .clone();
-        v.downcast::<T>().ok()
-    }
-
-    /// Sets an environment variable of this process.
-    pub fn set_env(&mut self, name: impl Into<Atom>, value: impl Any + Send + Sync) {
-        self.cell.ext().env.push((name.into(), Arc::new(value)));
     }
 
     // ---- links and monitors ------------------------------------------------------------------

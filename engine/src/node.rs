@@ -45,6 +45,11 @@ pub struct NodeOptions {
     /// only its own shard. Spawn there with `SpawnOptions::shard = Some(node.dedicated_shard(i))`
     /// (see [`Node::dedicated_shard`]); its children stay there too.
     pub dedicated_shards: usize,
+    /// Node environment variables: every process sees them (under its own and its
+    /// parent's, see [`crate::EnvVars`]).
+    pub env: crate::EnvVars,
+    /// Metrics and health probes over HTTP (off unless `ops.listen` is set).
+    pub ops: crate::OpsOptions,
 }
 
 impl Default for NodeOptions {
@@ -58,6 +63,8 @@ impl Default for NodeOptions {
             network: None,
             blocking: crate::BlockingOptions::default(),
             dedicated_shards: 0,
+            env: crate::EnvVars::default(),
+            ops: crate::OpsOptions::default(),
         }
     }
 }
@@ -147,6 +154,14 @@ pub(crate) struct NodeShared {
     threads: Mutex<Vec<JoinHandle<()>>>,
     pub(crate) apps: crate::application::Apps,
     pub(crate) network: std::sync::OnceLock<Arc<crate::net::Network>>,
+    /// Node environment variables.
+    pub(crate) env: crate::env::NodeEnv,
+    /// Required applications and user checks of the health probes.
+    pub(crate) health: crate::ops::health::Health,
+    /// The metrics/health HTTP listener, if one runs.
+    ops_server: Mutex<Option<crate::ops::Server>>,
+    /// Set (and signalled) once the shards have stopped (`Node::wait`).
+    stopped: (Mutex<bool>, std::sync::Condvar),
 }
 
 impl NodeShared {
@@ -340,6 +355,10 @@ impl Node {
             threads: Mutex::new(Vec::new()),
             apps: Default::default(),
             network: std::sync::OnceLock::new(),
+            env: crate::env::NodeEnv::new(options.env.clone()),
+            health: crate::ops::health::Health::new(options.ops.required_applications.clone()),
+            ops_server: Mutex::new(None),
+            stopped: (Mutex::new(false), std::sync::Condvar::new()),
         });
         let node = Node(shared.clone());
         for i in 0..n {
@@ -377,8 +396,77 @@ impl Node {
                 }
             }
         }
+        if options.ops.listen.is_some() {
+            match crate::ops::Server::start(&node, &options.ops) {
+                Ok(server) => {
+                    *node.0.ops_server.lock().unwrap_or_else(|p| p.into_inner()) = Some(server);
+                }
+                Err(e) => {
+                    node.shutdown_threads();
+                    return Err(e);
+                }
+            }
+        }
         tracing::info!(node = %name, shards = n, creation, "node started");
         Ok(node)
+    }
+
+    /// Where the metrics/health HTTP listener listens (`None`: it does not run).
+    pub fn ops_address(&self) -> Option<std::net::SocketAddr> {
+        self.0
+            .ops_server
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|s| s.addr())
+    }
+
+    /// Blocks until the node has stopped (by [`Node::stop`], [`Node::stop_force`], or a
+    /// permanent application that ended).
+    pub fn wait(&self) {
+        let (m, cv) = &self.0.stopped;
+        let mut done = m.lock().unwrap_or_else(|p| p.into_inner());
+        while !*done {
+            done = cv.wait(done).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// [`Node::wait`] for at most `timeout`; whether the node has stopped.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        let (m, cv) = &self.0.stopped;
+        let deadline = Instant::now() + timeout;
+        let mut done = m.lock().unwrap_or_else(|p| p.into_inner());
+        while !*done {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            done = cv
+                .wait_timeout(done, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        true
+    }
+
+    /// Stops the node without waiting for processes to finish: applications are not asked
+    /// to stop, every process is killed (reason `kill`, its `terminate` is not called), then
+    /// the shards stop. For when [`Node::stop`] did not finish in time.
+    pub fn stop_force(&self) {
+        self.0.stopping.store(true, Ordering::Release);
+        for i in 0..self.0.shards.len() {
+            let _ = self.run_on_within(i, Some(Duration::from_secs(1)), |core| {
+                let cells: Vec<_> = core.procs.borrow().values().cloned().collect();
+                for c in cells {
+                    c.ext().kill = Some(Reason::Kill);
+                    c.set_flag(FLAG_KILLED, true);
+                    c.wake(&core.run_queue);
+                }
+            });
+        }
+        self.wait_processes(Instant::now() + Duration::from_secs(1));
+        self.shutdown_threads();
+        tracing::warn!(node = %self.0.name, "node stopped by force");
     }
 
     /// Where this node's first acceptor listens (`None` without networking, in the hidden and
@@ -914,6 +1002,16 @@ impl Node {
                 tracing::error!(node = %self.0.name, "a shard did not stop in time (a handler that never returns?); leaving it");
             }
         }
+        let server = self
+            .0
+            .ops_server
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        drop(server);
+        let (m, cv) = &self.0.stopped;
+        *m.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        cv.notify_all();
     }
 }
 

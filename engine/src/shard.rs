@@ -107,6 +107,8 @@ pub(crate) struct ShardRemote {
     pub(crate) closed: AtomicBool,
     pub(crate) processes: AtomicUsize,
     pub(crate) spawned: AtomicUsize,
+    /// Times another thread woke this shard (counted next to the eventfd write it costs).
+    pub(crate) wakeups: std::sync::atomic::AtomicU64,
 }
 
 impl ShardRemote {
@@ -118,12 +120,14 @@ impl ShardRemote {
             closed: AtomicBool::new(false),
             processes: AtomicUsize::new(0),
             spawned: AtomicUsize::new(0),
+            wakeups: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
     /// Publishes one batch and wakes the shard if it sleeps.
     pub(crate) fn publish(&self, batch: Vec<Item>) {
         if self.inbox.publish(batch) {
+            self.wakeups.fetch_add(1, Ordering::Relaxed);
             self.waker.wake();
         }
     }
@@ -290,6 +294,8 @@ pub(crate) struct ShardCore {
     pub(crate) net_more: RefCell<Vec<crate::net::link_io::LinkId>>,
     /// The last connection looked up, with the generation of the connection table it came from.
     pub(crate) net_conn_cache: RefCell<Option<(u64, ergo_edf::Atom, Arc<crate::net::Pool>)>>,
+    /// This shard's counters (plain cells; read on scrape, see [`crate::ops::counters`]).
+    pub(crate) counters: crate::ops::counters::ShardCounters,
 }
 
 impl ShardCore {
@@ -321,6 +327,7 @@ impl ShardCore {
             net_paused: RefCell::new(Vec::new()),
             net_more: RefCell::new(Vec::new()),
             net_conn_cache: RefCell::new(None),
+            counters: Default::default(),
         }
     }
 
@@ -357,12 +364,14 @@ impl ShardCore {
             }
             Target::ProcessId(p) => {
                 if p.node != self.node.name {
+                    self.counters.sent(prio);
                     return self.send_remote(ergo_proto::connection::Target::Name(p), env, prio);
                 }
                 let pid = self.node.whereis(p.name).ok_or(Fail::NameUnknown(p.name))?;
                 self.send_pid(pid, env, prio)
             }
             Target::Alias(a) => {
+                self.counters.sent(prio);
                 if a.node != self.node.name {
                     return self.send_remote(ergo_proto::connection::Target::Alias(a), env, prio);
                 }
@@ -387,6 +396,7 @@ impl ShardCore {
     #[inline]
     pub(crate) fn send_pid(&self, pid: Pid, env: Envelope, prio: Priority) -> Result<(), Fail> {
         self.routed.set(self.routed.get() + 1);
+        self.counters.sent(prio);
         if pid.node != self.name {
             return self.send_remote(ergo_proto::connection::Target::Pid(pid), env, prio);
         }
@@ -512,6 +522,7 @@ impl ShardCore {
                 None => return Ok(()),
             }
         };
+        self.counters.received(prio);
         cell.mailbox.borrow_mut().push(prio, env);
         if cell.state.get() == ProcessState::Sleep {
             cell.state.set(ProcessState::Running);
@@ -573,6 +584,7 @@ impl ShardCore {
 
     fn mailbox_full(&self, cell: &ProcCell, env: Envelope) -> Result<(), Fail> {
         let fb = cell.ext.borrow().as_ref().and_then(|e| e.fallback);
+        self.counters.mailbox_full(fb.is_some());
         let Some((name, tag)) = fb else {
             return Err(Fail::MailboxFull);
         };
@@ -726,7 +738,11 @@ impl ShardCore {
         if opts.fallback.is_some() || !opts.env.is_empty() {
             let mut e = cell.ext();
             e.fallback = opts.fallback.map(|f| (f.name, f.tag));
-            e.env = opts.env.clone();
+            e.env = opts
+                .env
+                .iter()
+                .map(|(n, v)| (crate::env::env_name(*n), v.clone()))
+                .collect();
         }
         self.procs.borrow_mut().insert(id, cell.clone());
         let mut ctx = Context::new(self.clone(), cell.clone());
@@ -780,6 +796,7 @@ impl ShardCore {
     pub(crate) fn finish(&self, cell: &ProcCell, pid: Pid, reason: Reason) {
         self.finish_inner(cell, pid, reason, true);
         self.remote.processes.fetch_sub(1, Ordering::Relaxed);
+        self.counters.terminated();
     }
 
     fn finish_inner(&self, cell: &ProcCell, pid: Pid, reason: Reason, started: bool) {
@@ -939,10 +956,14 @@ impl ShardCore {
     fn run_loop(self: &Rc<Self>, ring: &mut Ring) {
         let mut idle_since: Option<Instant> = None;
         loop {
-            let mut work = ring.reap() > 0;
+            self.counters.iteration();
+            let reaped = ring.reap();
+            self.counters.ring_completions(reaped);
+            let mut work = reaped > 0;
             work |= self.net_poll(ring);
             while let Some(batch) = self.remote.inbox.pop() {
                 work = true;
+                self.counters.inbox_batch(batch.len());
                 for item in batch {
                     self.handle_item(item);
                 }
@@ -979,10 +1000,17 @@ impl ShardCore {
                     Some(timeout.map_or(crate::net::PAUSE_POLL, |t| t.min(crate::net::PAUSE_POLL)));
             }
             if timeout != Some(Duration::ZERO) {
-                if let Err(e) = ring.park(timeout) {
-                    tracing::error!(shard = self.index, error = %e, "ring wait failed");
-                    std::thread::sleep(Duration::from_millis(1));
+                match ring.park(timeout) {
+                    Ok((sqes, reaped)) => {
+                        self.counters.ring_submit(sqes);
+                        self.counters.ring_completions(reaped);
+                    }
+                    Err(e) => {
+                        tracing::error!(shard = self.index, error = %e, "ring wait failed");
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
                 }
+                self.counters.parked(since);
             }
             self.remote.inbox.awake();
             idle_since = None;
@@ -1063,7 +1091,7 @@ pub(crate) fn shard_main(
     let mut ring = match Ring::new(&node.shards[index].waker) {
         Ok(r) => r,
         Err(e) => {
-            let _ = ready.send(Err(Error::Os(format!("io_uring: {e}"))));
+            let _ = ready.send(Err(Error::Os(crate::ring::explain_setup_error(&e))));
             return;
         }
     };

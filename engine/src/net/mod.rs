@@ -160,6 +160,9 @@ pub(crate) struct Conn {
     pub(crate) peer_version: Version,
     /// Largest frame accepted (what we announced on this connection).
     pub(crate) max_message_size: u64,
+    /// Times a sender paused on this link past its high-water mark (counted on the cold
+    /// path that pauses it).
+    pub(crate) pauses: std::sync::atomic::AtomicU64,
 }
 
 /// Links a connection opens at most (Go's default pool is 3).
@@ -244,6 +247,8 @@ pub(crate) struct Network {
     pub(crate) events_out: std::sync::atomic::AtomicU64,
     /// Bumped whenever `conns` changes (validates the shards' cached lookups).
     conn_gen: std::sync::atomic::AtomicU64,
+    /// Handshakes per acceptor, connects and link closes per peer.
+    pub(crate) counters: crate::ops::net_counters::NetCounters,
 }
 
 impl Network {
@@ -270,7 +275,9 @@ impl Network {
             ),
         };
         let listen_addrs: Vec<SocketAddr> = acceptors.iter().map(|(_, a)| a.addr).collect();
+        let counters = crate::ops::net_counters::NetCounters::with_acceptors(&listen_addrs);
         let net = Arc::new(Network {
+            counters,
             local,
             options,
             listen_addrs,
@@ -350,6 +357,40 @@ impl Network {
         self.conn_gen.fetch_add(1, Ordering::Release);
     }
 
+    /// Whether the acceptors listen (`None`: this node has none to listen with).
+    pub(crate) fn acceptors_listening(&self) -> Option<Result<(), String>> {
+        if self.options.mode != NetworkMode::Enabled || self.options.acceptors.is_empty() {
+            return None;
+        }
+        if self.stop.load(Ordering::Acquire) {
+            return Some(Err("the network is stopped".into()));
+        }
+        let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        let up = threads.iter().filter(|t| !t.is_finished()).count();
+        Some(if up == self.listen_addrs.len() && up > 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "{up} of {} acceptors listen",
+                self.listen_addrs.len()
+            ))
+        })
+    }
+
+    /// Whether this node's registration with its registrar holds (`None`: no registrar is
+    /// configured, or nothing to register).
+    pub(crate) fn registrar_registered(&self) -> Option<bool> {
+        if self.options.mode != NetworkMode::Enabled || self.options.registrar.is_none() {
+            return None;
+        }
+        let r = self.registrar.read().unwrap_or_else(|e| e.into_inner());
+        match r.as_ref() {
+            Some(r) => Some(r.is_registered()),
+            // Configured, but stopped (or never started: no acceptor to register).
+            None => Some(false),
+        }
+    }
+
     /// The connection to `peer`, if it is up.
     pub(crate) fn conn(&self, peer: Atom) -> Option<Arc<Conn>> {
         self.pool(peer).map(|p| p.send[0].clone())
@@ -397,10 +438,17 @@ impl Network {
                         };
                         match handshake_io::accept(stream, &acc.local, pool, dsn, live, acc.tls.as_ref(), acc.handshake_timeout) {
                             Ok(handshake_io::Accepted::Connection(ready, est)) => {
+                                net.counters.handshake_ok(acc.addr);
                                 net.established(ready, *est, &acc.local, None)
                             }
-                            Ok(handshake_io::Accepted::Join(ready, req)) => net.joined(ready, req.node, &req.connection_id),
-                            Err(e) => tracing::warn!(peer = %from, error = %e, "incoming link refused"),
+                            Ok(handshake_io::Accepted::Join(ready, req)) => {
+                                net.counters.handshake_ok(acc.addr);
+                                net.joined(ready, req.node, &req.connection_id)
+                            }
+                            Err(e) => {
+                                net.counters.handshake_failed(acc.addr, &e);
+                                tracing::warn!(peer = %from, error = %e, "incoming link refused")
+                            }
                         }
                     });
                 }
@@ -592,6 +640,7 @@ impl Network {
                 since: std::time::Instant::now(),
                 peer_version,
                 max_message_size,
+                pauses: std::sync::atomic::AtomicU64::new(0),
             });
             core.net_links.borrow_mut().insert(link.0, conn.clone());
             conn
@@ -713,6 +762,7 @@ impl Network {
             conns.insert(peer, pool);
             self.conn_gen.fetch_add(1, Ordering::Release);
         }
+        self.counters.connected(peer);
         let shards: Vec<usize> = links.iter().map(|c| c.shard).collect();
         tracing::info!(peer = %peer, links = links.len(), shards = ?shards, "connection established");
         for c in &links {
@@ -824,8 +874,9 @@ impl Network {
             }
             !gone
         });
-        if down.is_some() {
+        if let Some(peer) = down {
             self.conn_gen.fetch_add(1, Ordering::Release);
+            self.counters.link_closed(peer);
         }
         drop(conns);
         self.close_links(&others);
@@ -1137,6 +1188,7 @@ impl ShardCore {
         conn: &Conn,
         f: impl FnOnce(&mut Vec<u8>) -> Result<(), Fail>,
     ) -> Result<(), Fail> {
+        self.counters.net_frame_out();
         if conn.shard != self.index {
             return self.with_net_outbound(conn.shard, conn.link, f);
         }
@@ -1155,6 +1207,8 @@ impl ShardCore {
     #[cold]
     fn net_block(&self, conn: &Arc<Conn>) {
         self.net_pause.set(true);
+        self.counters.net_pause();
+        conn.pauses.fetch_add(1, Ordering::Relaxed);
         let mut b = self.net_blocked.borrow_mut();
         if !b.iter().any(|c| Arc::ptr_eq(c, conn)) {
             b.push(conn.clone());
@@ -1269,6 +1323,8 @@ impl ShardCore {
                 }
             }
             let chunk = buf.split_to(at).freeze();
+            net.io.count_frames_in(link, frames);
+            self.counters.net_frames_in(frames);
             net.io.hold(link, more);
             if more {
                 self.net_more.borrow_mut().push(link);
@@ -1538,6 +1594,7 @@ impl ShardCore {
         match io.submit(ring.uring(), events) {
             Ok(n) if n > 0 => {
                 let _ = ring.uring().submit();
+                self.counters.ring_submit(n);
             }
             Ok(_) => {}
             Err(e) => tracing::error!(shard = self.index, error = %e, "network submit failed"),

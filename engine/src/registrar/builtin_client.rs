@@ -36,6 +36,14 @@ impl StartRegistrar for RegistrarOptions {
 }
 
 impl RegistrarClient for BuiltinClient {
+    fn is_registered(&self) -> bool {
+        self.registration
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(Registrar::is_registered)
+    }
+
     fn info(&self) -> RegistrarInfo {
         let embedded_server = self
             .registration

@@ -102,6 +102,9 @@ pub struct Registration {
 pub trait RegistrarClient: Send + Sync {
     /// What this registrar offers.
     fn info(&self) -> RegistrarInfo;
+    /// Whether this node's registration holds now (false while it is lost and retried, and
+    /// for a client that only resolves). The readiness probe reads it.
+    fn is_registered(&self) -> bool;
     /// `node`'s routes, to dial it.
     fn resolve(&self, node: Atom) -> Result<Vec<Route>, RegistrarError>;
     /// The nodes offering application `app` (this node left out).

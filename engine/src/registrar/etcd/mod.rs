@@ -301,6 +301,10 @@ impl EtcdRegistrar {
 }
 
 impl RegistrarClient for EtcdRegistrar {
+    fn is_registered(&self) -> bool {
+        self.state() == RegistrationState::Registered
+    }
+
     fn info(&self) -> RegistrarInfo {
         RegistrarInfo {
             server: self.shared.options.endpoints.join(","),
