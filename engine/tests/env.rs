@@ -47,7 +47,7 @@ impl ergo_engine::Actor for Parent {
             .env("own_only", "own".to_string())
             .env("Layered", "own".to_string());
         ctx.spawn(Leaf(self.0.clone()), opts)
-            .map_err(|e| ergo_engine::Reason::from(e))?;
+            .map_err(ergo_engine::Reason::from)?;
         Ok(())
     }
 }

@@ -149,9 +149,9 @@ async fn serve(
             .max_buf_size(MAX_HEAD)
             .serve_connection(TokioIo::new(stream), svc);
         tokio::spawn(async move {
-            match tokio::time::timeout(CONNECTION_LIFETIME, conn).await {
-                Ok(Err(e)) => tracing::debug!(error = %e, "metrics/health connection ended"),
-                Ok(Ok(())) | Err(_) => {}
+            // A connection past its lifetime is simply dropped (closed).
+            if let Ok(Err(e)) = tokio::time::timeout(CONNECTION_LIFETIME, conn).await {
+                tracing::debug!(error = %e, "metrics/health connection ended");
             }
             drop(permit);
         });
