@@ -102,7 +102,9 @@ fn every_key_is_read_from_the_file() {
     assert_eq!(n.handshake_timeout, Duration::from_secs(2));
     assert_eq!(n.tls.roots.as_ref().map(Vec::len), Some(1));
     assert!(!n.tls.check_fingerprint);
-    let r = n.registrar.as_ref().unwrap();
+    let Some(ergo_engine::registrar::RegistrarConfig::Builtin(r)) = n.registrar.as_ref() else {
+        panic!("the built-in registrar is configured");
+    };
     assert_eq!(r.port, 4500);
     assert_eq!(r.tcp_host.to_string(), "127.0.0.2");
     assert_eq!(r.udp_host.to_string(), "127.0.0.3");
@@ -184,7 +186,9 @@ fn every_key_is_overridden_by_its_environment_variable() {
     assert_eq!((n.pool_size, n.max_message_size), (2, 1024));
     assert_eq!(n.handshake_timeout, Duration::from_secs(3));
     assert!(n.tls.roots.is_some() && !n.tls.check_fingerprint);
-    let r = n.registrar.as_ref().unwrap();
+    let Some(ergo_engine::registrar::RegistrarConfig::Builtin(r)) = n.registrar.as_ref() else {
+        panic!("the built-in registrar is configured");
+    };
     assert_eq!(
         (r.port, r.tcp_host.to_string(), r.udp_host.to_string()),
         (4600, "127.0.0.4".into(), "127.0.0.5".into())

@@ -345,10 +345,13 @@ impl FakeRegistrar {
 fn ready_flips_to_not_ready_when_the_registrar_is_gone() {
     let reg = FakeRegistrar::start();
     let mut net = NetworkOptions::new("cookie");
-    net.registrar = Some(RegistrarOptions {
-        port: reg.port,
-        ..Default::default()
-    });
+    net.registrar = Some(
+        RegistrarOptions {
+            port: reg.port,
+            ..Default::default()
+        }
+        .into(),
+    );
     let node = ops_node("ops-registrar", Some(net));
     let addr = node.ops_address().unwrap();
     let (status, body) = get(addr, "/health/ready");
