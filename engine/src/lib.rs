@@ -47,6 +47,7 @@ pub mod application;
 mod context;
 mod event;
 mod inbox;
+pub mod inspect;
 mod log;
 mod message;
 mod net;

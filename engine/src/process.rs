@@ -122,6 +122,12 @@ impl Mailbox {
                 .map_or(0, |o| o.iter().map(|q| q.len()).sum())
     }
 
+    /// Envelopes waiting per queue: Main, System, Urgent, Log.
+    pub(crate) fn queue_lens(&self) -> [usize; 4] {
+        let o = |i: usize| self.other.as_ref().map_or(0, |o| o[i].len());
+        [self.main.len(), o(SYSTEM), o(URGENT), o(LOG)]
+    }
+
     #[inline]
     pub(crate) fn main_len(&self) -> usize {
         self.main.len()
@@ -185,6 +191,8 @@ pub(crate) struct ProcExt {
     pub(crate) env: Vec<(Atom, std::sync::Arc<dyn std::any::Any + Send + Sync>)>,
     pub(crate) events_owned: Vec<Atom>,
     pub(crate) events_subscribed: Vec<Atom>,
+    /// The application this process runs under (inherited from its parent).
+    pub(crate) application: Option<Atom>,
 }
 
 pub(crate) const FLAG_TRAP_EXIT: u8 = 1;
@@ -207,6 +215,8 @@ pub(crate) struct ProcCell {
     /// The task before its first poll (so an idle new process costs no poll and no waker).
     pub(crate) runnable: Cell<Option<Runnable>>,
     pub(crate) ext: RefCell<Option<Box<ProcExt>>>,
+    /// Inspection counters (see `inspect::counters`).
+    pub(crate) stats: crate::inspect::counters::ProcStats,
 }
 
 impl ProcCell {
@@ -222,6 +232,7 @@ impl ProcCell {
             waker: Cell::new(None),
             runnable: Cell::new(None),
             ext: RefCell::new(None),
+            stats: Default::default(),
         }
     }
 
@@ -427,6 +438,7 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
             Next::Env(e) => e,
             Next::Killed(r) => break r,
         };
+        cell.stats.took();
         let from = env.from;
         let r = match env.kind {
             Kind::Message(m) | Kind::System(m) | Kind::Log(m) => {
@@ -479,7 +491,9 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
             | Kind::Demonitor(_)
             | Kind::RemoteWatch(_) => Ok(()),
         };
-        budget -= 1 + (shard.routed.get() - routed) as i64;
+        let sent = shard.routed.get() - routed;
+        cell.stats.sent(sent);
+        budget -= 1 + sent as i64;
         if let Err(reason) = r {
             break reason;
         }
@@ -513,7 +527,8 @@ mod size_tests {
     fn hot_types_stay_small() {
         assert!(std::mem::size_of::<Envelope>() <= 48);
         assert!(std::mem::size_of::<Context>() <= 24);
-        assert!(std::mem::size_of::<ProcCell>() <= 112);
+        // 112 bytes of core state plus 32 of inspection counters.
+        assert!(std::mem::size_of::<ProcCell>() <= 144);
     }
 
     #[test]

@@ -262,7 +262,7 @@ pub(crate) struct ShardCore {
     outbound: RefCell<Vec<Vec<Item>>>,
     outbound_dirty: Cell<bool>,
     pub(crate) timers: RefCell<Timers>,
-    next_seq: Cell<u64>,
+    pub(crate) next_seq: Cell<u64>,
     ref_seq: Cell<u64>,
     /// Envelopes routed by this shard so far: a process's run budget counts the mail it sends
     /// as well as the mail it handles, so a fast producer cannot flood a consumer on its shard.
@@ -290,6 +290,8 @@ pub(crate) struct ShardCore {
     pub(crate) net_more: RefCell<Vec<crate::net::link_io::LinkId>>,
     /// The last connection looked up, with the generation of the connection table it came from.
     pub(crate) net_conn_cache: RefCell<Option<(u64, ergo_edf::Atom, Arc<crate::net::Pool>)>>,
+    /// Actor type names of this shard's processes (for inspection).
+    pub(crate) behaviors: RefCell<crate::inspect::local::Behaviors>,
 }
 
 impl ShardCore {
@@ -321,6 +323,7 @@ impl ShardCore {
             net_paused: RefCell::new(Vec::new()),
             net_more: RefCell::new(Vec::new()),
             net_conn_cache: RefCell::new(None),
+            behaviors: RefCell::new(Default::default()),
         }
     }
 
@@ -711,6 +714,11 @@ impl ShardCore {
             cell.ext().name = Some(name);
         }
         cell.parent.set(parent.map_or(0, |p| p.id));
+        cell.stats.born.set(crate::inspect::counters::coarse_secs());
+        self.set_behavior(&cell, std::any::type_name::<A>());
+        if let Some(app) = parent.and_then(|p| self.application_of(p.id)) {
+            cell.ext().application = Some(app);
+        }
         if opts.fallback.is_some() || !opts.env.is_empty() {
             let mut e = cell.ext();
             e.fallback = opts.fallback.map(|f| (f.name, f.tag));
@@ -744,7 +752,10 @@ impl ShardCore {
             }
         }
         let remote = self.remote.clone();
-        let fut = crate::process::run(actor, ctx);
+        let fut = crate::inspect::counters::Timed {
+            fut: crate::process::run(actor, ctx),
+            cell: cell.clone(),
+        };
         // SAFETY: the future is not `Send`; its `Runnable` is only ever run and dropped on this
         // shard's thread: `schedule` pushes it onto this shard's run queue, or (woken from another
         // thread) sends it back to this shard through its inbox, or leaks it once the shard has

@@ -333,6 +333,11 @@ impl Network {
         self.conn_gen.fetch_add(1, Ordering::Release);
     }
 
+    /// The options the network started with.
+    pub(crate) fn options(&self) -> &NetworkOptions {
+        &self.options
+    }
+
     /// The connection to `peer`, if it is up.
     pub(crate) fn conn(&self, peer: Atom) -> Option<Arc<Conn>> {
         self.pool(peer).map(|p| p.send[0].clone())
