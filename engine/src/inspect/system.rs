@@ -17,14 +17,17 @@ pub const SYSTEM_INSPECT: &str = "system_inspect";
 /// The `system_inspect` actor. Start it with [`crate::Node::start_system_inspect`] (or spawn
 /// it registered as [`SYSTEM_INSPECT`] yourself).
 #[derive(Default)]
-pub struct SystemInspect;
+pub struct SystemInspect {
+    /// The inspectors it started (their exits are expected and change nothing).
+    inspectors: std::collections::HashSet<Pid>,
+}
 
 impl crate::Node {
     /// Spawns [`SystemInspect`] registered as `system_inspect`, so that Go's Observer (and
     /// any node that speaks Go's inspect requests) can inspect this node.
     pub fn start_system_inspect(&self) -> Result<Pid, Error> {
         super::register_types().map_err(|e| Error::Os(e.to_string()))?;
-        self.spawn_register(SYSTEM_INSPECT, SystemInspect, SpawnOptions::default())
+        self.spawn_register(SYSTEM_INSPECT, SystemInspect::default(), SpawnOptions::default())
     }
 }
 
@@ -56,7 +59,7 @@ fn reason_of(e: Option<&GoError>) -> Reason {
 impl SystemInspect {
     /// Starts (or finds) the inspector registered as `name` and hands it the call.
     fn forward(
-        &self,
+        &mut self,
         ctx: &mut Context,
         name: String,
         subject: Subject,
@@ -70,7 +73,10 @@ impl SystemInspect {
             ..Default::default()
         };
         match ctx.spawn_register(name, Inspector::new(subject, event), opts) {
-            Ok(_) | Err(Error::Taken(_)) => {}
+            Ok(pid) => {
+                self.inspectors.insert(pid);
+            }
+            Err(Error::Taken(_)) => {}
             Err(e) => return Some(Message::new(go_error(&e))),
         }
         if let Err(e) = ctx.send(name, Forward { from, r }) {
@@ -107,8 +113,21 @@ impl SystemInspect {
 }
 
 impl Actor for SystemInspect {
-    fn init(&mut self, _ctx: &mut Context) -> HandleResult {
+    fn init(&mut self, ctx: &mut Context) -> HandleResult {
+        // Inspectors are linked to this process (they end with it, as in Go); their own
+        // ends must not end it.
+        ctx.set_trap_exit(true);
         super::register_types().map_err(|e| Reason::custom(e.to_string()))
+    }
+
+    async fn handle_message(&mut self, _ctx: &mut Context, _from: Pid, msg: Message) -> HandleResult {
+        if let Some(x) = msg.downcast_ref::<crate::MessageExitPid>() {
+            if !self.inspectors.remove(&x.pid) {
+                // Someone else's exit signal (the node stopping, a kill): obey it.
+                return Err(x.reason.clone());
+            }
+        }
+        Ok(())
     }
 
     async fn handle_call(
