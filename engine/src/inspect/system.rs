@@ -144,7 +144,8 @@ impl Actor for SystemInspect {
             return Ok(self.forward(ctx, "inspect_network".into(), Subject::Network, from, r));
         }
         if let Some(q) = req.downcast_ref::<RequestInspectConnection>() {
-            let name = format!("inspect_connection_{}", q.remote_node);
+            // Go formats the atom with its quotes (`Atom.String`).
+            let name = format!("inspect_connection_'{}'", q.remote_node);
             let peer = q.remote_node;
             return Ok(self.forward(ctx, name, Subject::Connection(peer), from, r));
         }
@@ -201,7 +202,7 @@ impl Actor for SystemInspect {
         }
         if let Some(q) = req.downcast_ref::<RequestInspectApplicationTree>() {
             let limit = if q.limit < 1 { 1000 } else { q.limit as usize };
-            let name = format!("inspect_application_tree_{}_{}", q.application, limit);
+            let name = format!("inspect_application_tree_'{}'_{}", q.application, limit);
             let subject = Subject::ApplicationTree {
                 application: q.application,
                 limit,
