@@ -85,6 +85,27 @@ impl SystemInspect {
         None
     }
 
+    /// `ProcessUnknown` for a local PID that names no live process (cross-shard sends do not
+    /// report it, Go's `Send`, `SendExit` and `Kill` do).
+    async fn check_alive(ctx: &Context, pid: Pid) -> Result<(), Error> {
+        let node = ctx.shard.node.clone();
+        if pid.node != node.name {
+            return Ok(());
+        }
+        let s = crate::shard::shard_of(pid.id);
+        if pid.creation != node.creation || pid.id < crate::shard::FIRST_ID || s >= node.shards.len() {
+            return Err(Error::ProcessUnknown);
+        }
+        let alive =
+            super::gather::on_shard(&ctx.shard, &node, s, move |c| c.procs.borrow().contains_key(&pid.id))
+                .await?;
+        if alive {
+            Ok(())
+        } else {
+            Err(Error::ProcessUnknown)
+        }
+    }
+
     fn set_process_level(ctx: &mut Context, pid: Pid, level: LogLevel) -> Result<(), Error> {
         let node = ctx.shard.node.clone();
         if pid.node != node.name {
@@ -222,7 +243,10 @@ impl Actor for SystemInspect {
                 priority: prio,
                 ..Default::default()
             };
-            let error = result(ctx.send_with_options(q.pid, q.message.clone(), opts));
+            let error = match Self::check_alive(ctx, q.pid).await {
+                Ok(()) => result(ctx.send_with_options(q.pid, q.message.clone(), opts)),
+                Err(e) => Some(go_error(&e)),
+            };
             return Ok(Some(Message::new(ResponseDoSend { error })));
         }
         if req.is::<RequestDoSendMeta>() {
@@ -231,7 +255,10 @@ impl Actor for SystemInspect {
         }
         if let Some(q) = req.downcast_ref::<RequestDoSendExit>() {
             let reason = reason_of(q.reason.as_ref());
-            let error = result(ctx.send_exit(q.pid, reason));
+            let error = match Self::check_alive(ctx, q.pid).await {
+                Ok(()) => result(ctx.send_exit(q.pid, reason)),
+                Err(e) => Some(go_error(&e)),
+            };
             return Ok(Some(Message::new(ResponseDoSendExit { error })));
         }
         if req.is::<RequestDoSendExitMeta>() {
@@ -239,7 +266,10 @@ impl Actor for SystemInspect {
             return Ok(Some(Message::new(ResponseDoSendExit { error })));
         }
         if let Some(q) = req.downcast_ref::<RequestDoKill>() {
-            let error = result(ctx.kill(q.pid));
+            let error = match Self::check_alive(ctx, q.pid).await {
+                Ok(()) => result(ctx.kill(q.pid)),
+                Err(e) => Some(go_error(&e)),
+            };
             return Ok(Some(Message::new(ResponseDoKill { error })));
         }
         if let Some(q) = req.downcast_ref::<RequestDoSetLogLevel>() {
