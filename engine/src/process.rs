@@ -193,18 +193,24 @@ pub(crate) struct ProcExt {
     pub(crate) events_subscribed: Vec<Atom>,
     /// The application this process runs under (inherited from its parent).
     pub(crate) application: Option<Atom>,
+    /// Main-queue limit of a bounded mailbox (`FLAG_BOUNDED`).
+    pub(crate) limit: u32,
 }
 
 pub(crate) const FLAG_TRAP_EXIT: u8 = 1;
 pub(crate) const FLAG_KILLED: u8 = 2;
+/// The Main queue is bounded (the limit is in `ProcExt::limit`).
+pub(crate) const FLAG_BOUNDED: u8 = 4;
 
 /// The shard-local record of one process.
 pub(crate) struct ProcCell {
     pub(crate) id: u64,
     pub(crate) state: Cell<ProcessState>,
     pub(crate) flags: Cell<u8>,
-    /// Main-queue limit; 0 = unbounded.
-    pub(crate) limit: Cell<u32>,
+    /// Coarse monotonic seconds at spawn (for its uptime; `inspect::counters::coarse_secs`).
+    pub(crate) born: Cell<u32>,
+    /// Its actor's type name, as an index into its shard's table (`inspect::local`).
+    pub(crate) behavior: Cell<u8>,
     /// The process's log level (`LogLevel` as a byte).
     pub(crate) log_level: Cell<u8>,
     /// The parent's PID id (always on this node); 0 = spawned by the node.
@@ -225,7 +231,8 @@ impl ProcCell {
             id,
             state: Cell::new(ProcessState::Init),
             flags: Cell::new(0),
-            limit: Cell::new(0),
+            born: Cell::new(0),
+            behavior: Cell::new(0),
             log_level: Cell::new(crate::LogLevel::Info.to_u8()),
             parent: Cell::new(0),
             mailbox: RefCell::new(Mailbox::default()),
@@ -527,7 +534,8 @@ mod size_tests {
     fn hot_types_stay_small() {
         assert!(std::mem::size_of::<Envelope>() <= 48);
         assert!(std::mem::size_of::<Context>() <= 24);
-        // 112 bytes of core state plus 32 of inspection counters.
+        // 112 bytes of core state (with the mailbox bound moved to `ProcExt`) plus the
+        // inspection counters: an `Rc<ProcCell>` allocation stays in the 160-byte class.
         assert!(std::mem::size_of::<ProcCell>() <= 144);
     }
 

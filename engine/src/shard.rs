@@ -490,12 +490,11 @@ impl ShardCore {
     #[inline]
     fn deliver_to(&self, cell: &Rc<ProcCell>, env: Envelope, prio: Priority) -> Result<(), Fail> {
         let env = if let Kind::Message(_) = env.kind {
-            let lim = cell.limit.get();
-            if lim != 0
-                && prio == Priority::Normal
-                && cell.mailbox.borrow().main_len() >= lim as usize
-            {
-                return self.mailbox_full(cell, env);
+            if cell.flag(crate::process::FLAG_BOUNDED) && prio == Priority::Normal {
+                let lim = cell.ext.borrow().as_ref().map_or(0, |e| e.limit);
+                if cell.mailbox.borrow().main_len() >= lim as usize {
+                    return self.mailbox_full(cell, env);
+                }
             }
             env
         } else {
@@ -697,7 +696,10 @@ impl ShardCore {
         let id = self.alloc_id();
         let pid = self.make_pid(id);
         let cell = Rc::new(ProcCell::new(id));
-        cell.limit.set(opts.mailbox_size);
+        if opts.mailbox_size != 0 {
+            cell.set_flag(crate::process::FLAG_BOUNDED, true);
+            cell.ext().limit = opts.mailbox_size;
+        }
         let level = opts.log_level.unwrap_or_else(|| {
             crate::LogLevel::from_u8(self.node.log_level.load(Ordering::Relaxed))
         });
@@ -714,7 +716,7 @@ impl ShardCore {
             cell.ext().name = Some(name);
         }
         cell.parent.set(parent.map_or(0, |p| p.id));
-        cell.stats.born.set(crate::inspect::counters::coarse_secs());
+        cell.born.set(crate::inspect::counters::coarse_secs());
         self.set_behavior(&cell, std::any::type_name::<A>());
         if let Some(app) = parent.and_then(|p| self.application_of(p.id)) {
             cell.ext().application = Some(app);
@@ -918,6 +920,9 @@ impl ShardCore {
 
     fn run_ready(&self) -> bool {
         let n = self.run_queue.borrow().len();
+        if n > 0 {
+            crate::inspect::counters::mark_now();
+        }
         for _ in 0..n {
             let r = self.run_queue.borrow_mut().pop_front();
             match r {

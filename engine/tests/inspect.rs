@@ -25,8 +25,14 @@ fn all_pages(n: &Node, limit: usize) -> Vec<ProcessShortInfo> {
     loop {
         let page = n.process_list_short_info(start, limit).unwrap();
         assert!(page.len() <= limit, "a page holds at most the limit");
-        assert!(page.windows(2).all(|w| w[0].pid.id < w[1].pid.id), "a page is in PID order");
-        assert!(page.iter().all(|p| p.pid.id >= start), "a page starts at its start");
+        assert!(
+            page.windows(2).all(|w| w[0].pid.id < w[1].pid.id),
+            "a page is in PID order"
+        );
+        assert!(
+            page.iter().all(|p| p.pid.id >= start),
+            "a page starts at its start"
+        );
         let Some(last) = page.last() else { break };
         start = last.pid.id + 1;
         all.extend(page);
@@ -72,7 +78,11 @@ fn pages_skip_long_runs_of_terminated_processes() {
         if listed == keep {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "kills land: {}", listed.len());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "kills land: {}",
+            listed.len()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     n.stop();
@@ -86,7 +96,8 @@ impl Actor for Chatty {
     async fn handle_message(&mut self, ctx: &mut Context, _from: Pid, m: Message) -> HandleResult {
         if let Some(Burst(to, k)) = m.downcast_ref::<Burst>() {
             for i in 0..*k {
-                ctx.send(*to, i).map_err(|e| Reason::custom(e.to_string()))?;
+                ctx.send(*to, i)
+                    .map_err(|e| Reason::custom(e.to_string()))?;
             }
         }
         Ok(())
@@ -117,7 +128,11 @@ fn counters_move_as_messages_flow() {
     let ia = n.process_info(a).unwrap();
     let ib = n.process_info(b).unwrap();
     assert_eq!(ia.messages_in, 2, "the burst order and the call");
-    assert!(ia.messages_out >= 251, "250 sends and a reply: {}", ia.messages_out);
+    assert!(
+        ia.messages_out >= 251,
+        "250 sends and a reply: {}",
+        ia.messages_out
+    );
     assert_eq!(ib.messages_in, 251, "250 messages and the call");
     assert!(ia.running_time > Duration::ZERO);
     assert!(ib.running_time >= before.running_time);
@@ -182,12 +197,16 @@ fn application_process_lists_hold_its_members_and_their_children() {
     let n = node("inspect-apps", 2);
     let outsider = n.spawn(Idle, SpawnOptions::default()).unwrap();
     let mut spec = ApplicationSpec::new("store");
-    spec.group.push(ChildSpec::new("member", || Member).registered());
+    spec.group
+        .push(ChildSpec::new("member", || Member).registered());
     n.application_load(spec).unwrap();
-    assert!(matches!(
-        n.application_process_list("store", 0),
-        Err(Error::Invalid(_))
-    ), "a loaded application that is not running");
+    assert!(
+        matches!(
+            n.application_process_list("store", 0),
+            Err(Error::Invalid(_))
+        ),
+        "a loaded application that is not running"
+    );
     let master = n.application_start("store", None).unwrap();
     let list = n.application_process_list_short_info("store", 0).unwrap();
     let member = n.whereis("member").unwrap();
@@ -195,11 +214,23 @@ fn application_process_lists_hold_its_members_and_their_children() {
     assert!(pids.contains(&master) && pids.contains(&member), "{pids:?}");
     assert_eq!(pids.len(), 3, "master, member, and the member's child");
     assert!(!pids.contains(&outsider));
-    assert!(list.iter().all(|p| p.application.map(|a| a.as_str().to_string()) == Some("store".into())));
-    let child = list.iter().find(|p| p.parent == Some(member)).expect("the child");
-    assert_eq!(n.process_info(child.pid).unwrap().application, Some("store".into()));
+    assert!(list
+        .iter()
+        .all(|p| p.application.map(|a| a.as_str().to_string()) == Some("store".into())));
+    let child = list
+        .iter()
+        .find(|p| p.parent == Some(member))
+        .expect("the child");
+    assert_eq!(
+        n.process_info(child.pid).unwrap().application,
+        Some("store".into())
+    );
     assert_eq!(n.process_info(outsider).unwrap().application, None);
-    assert_eq!(n.application_process_list("store", 2).unwrap().len(), 2, "limit");
+    assert_eq!(
+        n.application_process_list("store", 2).unwrap().len(),
+        2,
+        "limit"
+    );
     assert!(matches!(
         n.application_process_list("nothing", 0),
         Err(Error::ApplicationUnknown(_))
@@ -240,8 +271,7 @@ fn an_actor_gets_the_same_lists_without_blocking_its_shard() {
     let reply = n.call(lister, (), WAIT).unwrap();
     let (pids, me) = reply
         .downcast::<(Result<Vec<Pid>, Error>, Result<u64, Error>)>()
-        .ok()
-        .expect("the lister's answer");
+        .unwrap_or_else(|_| panic!("the lister's answer"));
     assert_eq!(pids.unwrap(), from_node);
     assert_eq!(me.unwrap(), 1, "the call being handled");
     n.stop();
@@ -250,7 +280,10 @@ fn an_actor_gets_the_same_lists_without_blocking_its_shard() {
 #[test]
 fn bad_arguments_are_errors() {
     let n = node("inspect-bad", 1);
-    assert!(matches!(n.process_list_short_info(999, 10), Err(Error::Invalid(_))));
+    assert!(matches!(
+        n.process_list_short_info(999, 10),
+        Err(Error::Invalid(_))
+    ));
     let gone = n.spawn(Idle, SpawnOptions::default()).unwrap();
     n.kill(gone).unwrap();
     let deadline = std::time::Instant::now() + WAIT;
@@ -260,8 +293,14 @@ fn bad_arguments_are_errors() {
     }
     assert!(matches!(n.process_info(gone), Err(Error::ProcessUnknown)));
     let foreign = Pid::new("other@host".into(), 5000, 1);
-    assert!(matches!(n.process_info(foreign), Err(Error::NoConnection(_))));
+    assert!(matches!(
+        n.process_info(foreign),
+        Err(Error::NoConnection(_))
+    ));
     let bad_shard = Pid::new(n.name(), (7 << 10) | 900, n.creation());
-    assert!(matches!(n.process_info(bad_shard), Err(Error::ProcessUnknown)));
+    assert!(matches!(
+        n.process_info(bad_shard),
+        Err(Error::ProcessUnknown)
+    ));
     n.stop();
 }

@@ -53,9 +53,24 @@ fn local_of(intro: &MessageIntroduce) -> LocalNode {
         flags: intro.flags,
         max_message_size: intro.max_message_size as u64,
         cookie: String::new(),
-        atom_cache: intro.atom_cache.clone().unwrap_or_default().into_iter().collect(),
-        reg_cache: intro.reg_cache.clone().unwrap_or_default().into_iter().collect(),
-        err_cache: intro.err_cache.clone().unwrap_or_default().into_iter().collect(),
+        atom_cache: intro
+            .atom_cache
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        reg_cache: intro
+            .reg_cache
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        err_cache: intro
+            .err_cache
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
     }
 }
 
@@ -86,7 +101,10 @@ fn introduces(frames: &[Captured]) -> (MessageIntroduce, MessageIntroduce) {
             }
         }
     }
-    (o.expect("observer's Introduce"), n.expect("node's Introduce"))
+    (
+        o.expect("observer's Introduce"),
+        n.expect("node's Introduce"),
+    )
 }
 
 /// Decodes every ENP payload and re-encodes it; returns the registered type names seen per
@@ -133,7 +151,11 @@ fn round_trip(name: &str) -> (BTreeSet<String>, BTreeSet<String>, usize) {
         }
         checked += 1;
         if let Some(info) = registry::lookup_type_id((*v).type_id()) {
-            let set = if f.from_observer { &mut from_o } else { &mut from_n };
+            let set = if f.from_observer {
+                &mut from_o
+            } else {
+                &mut from_n
+            };
             set.insert(info.name().rsplit('/').next().unwrap_or("").to_string());
         }
     }
@@ -219,9 +241,14 @@ fn the_observers_process_list_request_carries_the_page_it_asked_for() {
     let (o, n) = introduces(&frames);
     let reader = codec(&n, &o);
     let mut found = None;
-    for f in frames.iter().filter(|f| f.from_observer && f.bytes[0] == 0x4E) {
+    for f in frames
+        .iter()
+        .filter(|f| f.from_observer && f.bytes[0] == 0x4E)
+    {
         let frame = Frame::parse(&f.bytes).expect("ENP frame parses");
-        let Enp::RequestName { .. } = frame.message else { continue };
+        let Enp::RequestName { .. } = frame.message else {
+            continue;
+        };
         let mut dec = Decoder::new(frame.payload, reader.decode_caches());
         let v = edf::decode_any(&mut dec).expect("decodes");
         if let Some(r) = v.downcast_ref::<messages::RequestInspectProcessList>() {

@@ -71,7 +71,8 @@ fn target(n: &Node) -> ProcessId {
 }
 
 fn call<T: std::any::Any + Send>(o: &Node, n: &Node, req: T) -> Message {
-    o.call(target(n), req, WAIT).expect("system_inspect answers")
+    o.call(target(n), req, WAIT)
+        .expect("system_inspect answers")
 }
 
 /// The next event on `rx` whose payload is a `T`.
@@ -92,36 +93,53 @@ fn node_network_and_connection_figures_arrive_in_gos_types() {
     let (w, rx) = watcher(&o);
     let r = call(&o, &n, RequestInspectNode {})
         .downcast::<ResponseInspectNode>()
-        .ok()
-        .expect("ResponseInspectNode");
-    assert_eq!(r.event, Event { name: "inspect_node".into(), node: n.name() });
+        .unwrap_or_else(|_| panic!("ResponseInspectNode"));
+    assert_eq!(
+        r.event,
+        Event {
+            name: "inspect_node".into(),
+            node: n.name()
+        }
+    );
     assert_eq!(r.creation, n.creation());
     assert_eq!(r.crc32.len(), 8);
     o.send(w, Watch(r.event)).unwrap();
     let (_, m) = next_event::<MessageInspectNode>(&rx);
     assert_eq!(m.node, n.name());
     assert_eq!(m.info.name, n.name());
-    assert!(m.info.processes_total >= 2, "system_inspect and its inspector");
+    assert!(
+        m.info.processes_total >= 2,
+        "system_inspect and its inspector"
+    );
 
     let r = call(&o, &n, RequestInspectNetwork {})
         .downcast::<ResponseInspectNetwork>()
-        .ok()
-        .expect("ResponseInspectNetwork");
+        .unwrap_or_else(|_| panic!("ResponseInspectNetwork"));
     assert!(!r.stopped);
     assert_eq!(r.info.nodes, Some(vec![o.name()]));
     assert_eq!(r.info.acceptors.as_ref().map(|a| a.len()), Some(1));
 
-    let r = call(&o, &n, RequestInspectConnection { remote_node: o.name() })
-        .downcast::<ResponseInspectConnection>()
-        .ok()
-        .expect("ResponseInspectConnection");
+    let r = call(
+        &o,
+        &n,
+        RequestInspectConnection {
+            remote_node: o.name(),
+        },
+    )
+    .downcast::<ResponseInspectConnection>()
+    .unwrap_or_else(|_| panic!("ResponseInspectConnection"));
     assert!(!r.disconnected);
     assert_eq!(r.info.node, o.name());
     assert!(r.info.pool_size >= 1);
-    let r = call(&o, &n, RequestInspectConnection { remote_node: "nobody@nowhere".into() })
-        .downcast::<ResponseInspectConnection>()
-        .ok()
-        .expect("ResponseInspectConnection");
+    let r = call(
+        &o,
+        &n,
+        RequestInspectConnection {
+            remote_node: "nobody@nowhere".into(),
+        },
+    )
+    .downcast::<ResponseInspectConnection>()
+    .unwrap_or_else(|_| panic!("ResponseInspectConnection"));
     assert!(r.disconnected, "no such connection");
     o.stop();
     n.stop();
@@ -130,7 +148,11 @@ fn node_network_and_connection_figures_arrive_in_gos_types() {
 /// A process with inspectable state.
 struct Stateful;
 impl Actor for Stateful {
-    fn handle_inspect(&mut self, _ctx: &mut Context, _from: Pid) -> std::collections::BTreeMap<String, String> {
+    fn handle_inspect(
+        &mut self,
+        _ctx: &mut Context,
+        _from: Pid,
+    ) -> std::collections::BTreeMap<String, String> {
         [("color".to_string(), "blue".to_string())].into()
     }
 }
@@ -139,24 +161,31 @@ impl Actor for Stateful {
 fn processes_their_figures_and_state_arrive_as_events() {
     let (o, n) = pair("insp-proc");
     let (w, rx) = watcher(&o);
-    let p = n.spawn_register("stateful", Stateful, SpawnOptions::default()).unwrap();
+    let p = n
+        .spawn_register("stateful", Stateful, SpawnOptions::default())
+        .unwrap();
 
     let r = call(&o, &n, RequestInspectProcessList { start: 0, limit: 0 })
         .downcast::<ResponseInspectProcessList>()
-        .ok()
-        .expect("ResponseInspectProcessList");
-    assert_eq!(r.event.name, Atom::new("inspect_process_list_1000_1999"), "Go's defaults");
+        .unwrap_or_else(|_| panic!("ResponseInspectProcessList"));
+    assert_eq!(
+        r.event.name,
+        Atom::new("inspect_process_list_1000_1999"),
+        "Go's defaults"
+    );
     o.send(w, Watch(r.event)).unwrap();
     let (_, list) = next_event::<MessageInspectProcessList>(&rx);
     let procs = list.processes.unwrap_or_default();
-    let s = procs.iter().find(|i| i.pid == p).expect("the process is listed");
+    let s = procs
+        .iter()
+        .find(|i| i.pid == p)
+        .expect("the process is listed");
     assert_eq!(s.name, Atom::new("stateful"));
     assert_eq!(s.state.0, 2, "sleeping");
 
     let r = call(&o, &n, RequestInspectProcess { pid: p })
         .downcast::<ResponseInspectProcess>()
-        .ok()
-        .expect("ResponseInspectProcess");
+        .unwrap_or_else(|_| panic!("ResponseInspectProcess"));
     o.send(w, Watch(r.event)).unwrap();
     let (_, m) = next_event::<MessageInspectProcess>(&rx);
     assert!(!m.terminated);
@@ -165,18 +194,19 @@ fn processes_their_figures_and_state_arrive_as_events() {
 
     let r = call(&o, &n, RequestInspectProcessState { pid: p })
         .downcast::<ResponseInspectProcessState>()
-        .ok()
-        .expect("ResponseInspectProcessState");
+        .unwrap_or_else(|_| panic!("ResponseInspectProcessState"));
     o.send(w, Watch(r.event)).unwrap();
     let (_, m) = next_event::<MessageInspectProcessState>(&rx);
-    assert_eq!(m.state.unwrap_or_default().get("color").map(String::as_str), Some("blue"));
+    assert_eq!(
+        m.state.unwrap_or_default().get("color").map(String::as_str),
+        Some("blue")
+    );
 
     // An unknown process: Go's answer is one event saying it terminated.
     let unknown = Pid::new(n.name(), 999_999 << 10, n.creation());
     let r = call(&o, &n, RequestInspectProcess { pid: unknown })
         .downcast::<ResponseInspectProcess>()
-        .ok()
-        .expect("ResponseInspectProcess");
+        .unwrap_or_else(|_| panic!("ResponseInspectProcess"));
     o.send(w, Watch(r.event)).unwrap();
     let (_, m) = next_event::<MessageInspectProcess>(&rx);
     assert!(m.terminated);
@@ -190,14 +220,14 @@ fn applications_are_listed_with_their_processes() {
     let (w, rx) = watcher(&o);
     let mut spec = ergo_engine::ApplicationSpec::new("depot");
     spec.description = "a depot".into();
-    spec.group.push(ergo_engine::supervisor::ChildSpec::new("keeper", || Stateful).registered());
+    spec.group
+        .push(ergo_engine::supervisor::ChildSpec::new("keeper", || Stateful).registered());
     n.application_load(spec).unwrap();
     n.application_start("depot", None).unwrap();
 
     let r = call(&o, &n, RequestInspectApplicationList {})
         .downcast::<ResponseInspectApplicationList>()
-        .ok()
-        .expect("ResponseInspectApplicationList");
+        .unwrap_or_else(|_| panic!("ResponseInspectApplicationList"));
     o.send(w, Watch(r.event)).unwrap();
     let (_, m) = next_event::<MessageInspectApplicationList>(&rx);
     let apps = m.applications.unwrap_or_default();
@@ -205,11 +235,20 @@ fn applications_are_listed_with_their_processes() {
     assert_eq!(depot.description, "a depot");
     assert_eq!(depot.state.0, 2, "running");
 
-    let r = call(&o, &n, RequestInspectApplicationTree { application: "depot".into(), limit: 0 })
-        .downcast::<ResponseInspectApplicationTree>()
-        .ok()
-        .expect("ResponseInspectApplicationTree");
-    assert_eq!(r.event.name, Atom::new("inspect_application_tree_'depot'_1000"));
+    let r = call(
+        &o,
+        &n,
+        RequestInspectApplicationTree {
+            application: "depot".into(),
+            limit: 0,
+        },
+    )
+    .downcast::<ResponseInspectApplicationTree>()
+    .unwrap_or_else(|_| panic!("ResponseInspectApplicationTree"));
+    assert_eq!(
+        r.event.name,
+        Atom::new("inspect_application_tree_'depot'_1000")
+    );
     o.send(w, Watch(r.event)).unwrap();
     let (_, m) = next_event::<MessageInspectApplicationTree>(&rx);
     let keeper = n.whereis("keeper").unwrap();
@@ -226,8 +265,7 @@ fn do_commands_act_and_answer_with_gos_errors() {
     let victim = n.spawn(Stateful, SpawnOptions::default()).unwrap();
     let r = call(&o, &n, RequestDoKill { pid: victim })
         .downcast::<ResponseDoKill>()
-        .ok()
-        .expect("ResponseDoKill");
+        .unwrap_or_else(|_| panic!("ResponseDoKill"));
     assert_eq!(r.error, None);
     let deadline = Instant::now() + WAIT;
     while n.is_alive(victim) {
@@ -236,19 +274,31 @@ fn do_commands_act_and_answer_with_gos_errors() {
     }
     let r = call(&o, &n, RequestDoKill { pid: victim })
         .downcast::<ResponseDoKill>()
-        .ok()
-        .expect("ResponseDoKill");
-    assert_eq!(r.error.map(|e| e.text().to_string()), Some("unknown process".into()));
-    let r = call(&o, &n, RequestDoSetLogLevel { level: ergo_engine::proto::gen::LogLevel(3) })
-        .downcast::<ResponseDoSetLogLevel>()
-        .ok()
-        .expect("ResponseDoSetLogLevel");
+        .unwrap_or_else(|_| panic!("ResponseDoKill"));
+    assert_eq!(
+        r.error.map(|e| e.text().to_string()),
+        Some("unknown process".into())
+    );
+    let r = call(
+        &o,
+        &n,
+        RequestDoSetLogLevel {
+            level: ergo_engine::proto::gen::LogLevel(3),
+        },
+    )
+    .downcast::<ResponseDoSetLogLevel>()
+    .unwrap_or_else(|_| panic!("ResponseDoSetLogLevel"));
     assert_eq!(r.error, None);
     assert_eq!(n.log_level(), ergo_engine::LogLevel::Error);
-    let r = call(&o, &n, RequestDoSetLogLevel { level: ergo_engine::proto::gen::LogLevel(77) })
-        .downcast::<ResponseDoSetLogLevel>()
-        .ok()
-        .expect("ResponseDoSetLogLevel");
+    let r = call(
+        &o,
+        &n,
+        RequestDoSetLogLevel {
+            level: ergo_engine::proto::gen::LogLevel(77),
+        },
+    )
+    .downcast::<ResponseDoSetLogLevel>()
+    .unwrap_or_else(|_| panic!("ResponseDoSetLogLevel"));
     assert!(r.error.is_some(), "a level Go does not have");
     assert_eq!(n.log_level(), ergo_engine::LogLevel::Error, "unchanged");
     o.stop();
@@ -263,24 +313,33 @@ fn bogus_requests_get_gos_error_and_change_nothing() {
     // Not an inspect request at all.
     let r = call(&o, &n, String::from("show me everything"))
         .downcast::<GoError>()
-        .ok()
-        .expect("an error value");
+        .unwrap_or_else(|_| panic!("an error value"));
     assert_eq!(r.text(), "not supported");
-    let r = call(&o, &n, 42i64).downcast::<GoError>().ok().expect("an error value");
+    let r = call(&o, &n, 42i64)
+        .downcast::<GoError>()
+        .unwrap_or_else(|_| panic!("an error value"));
     assert_eq!(r.text(), "not supported");
     // A process asking for the state of system_inspect itself.
     let me = n.whereis(SYSTEM_INSPECT).unwrap();
     let r = call(&o, &n, RequestInspectProcessState { pid: me })
         .downcast::<GoError>()
-        .ok()
-        .expect("an error value");
+        .unwrap_or_else(|_| panic!("an error value"));
     assert_eq!(r.text(), "unable to inspect the state of itself");
     // Meta processes do not exist here: Go's "unknown meta process".
-    let r = call(&o, &n, RequestDoSendMeta { meta: Default::default(), message: 1i64.into() })
-        .downcast::<ResponseDoSendMeta>()
-        .ok()
-        .expect("ResponseDoSendMeta");
-    assert_eq!(r.error.map(|e| e.text().to_string()), Some("unknown meta process".into()));
+    let r = call(
+        &o,
+        &n,
+        RequestDoSendMeta {
+            meta: Default::default(),
+            message: 1i64.into(),
+        },
+    )
+    .downcast::<ResponseDoSendMeta>()
+    .unwrap_or_else(|_| panic!("ResponseDoSendMeta"));
+    assert_eq!(
+        r.error.map(|e| e.text().to_string()),
+        Some("unknown meta process".into())
+    );
     assert_eq!(n.info().processes, before, "no process started");
     assert_eq!(n.info().names, names, "no name registered");
     assert!(n.is_alive(me), "system_inspect goes on");
@@ -293,8 +352,7 @@ fn an_inspector_without_subscribers_stops_and_its_event_goes() {
     let (o, n) = pair("insp-idle");
     let r = call(&o, &n, RequestInspectNode {})
         .downcast::<ResponseInspectNode>()
-        .ok()
-        .expect("ResponseInspectNode");
+        .unwrap_or_else(|_| panic!("ResponseInspectNode"));
     let inspector = n.whereis("inspect_node").expect("the inspector runs");
     let _ = r;
     // Nobody subscribes: after Go's idle period it stops, system_inspect stays.
@@ -307,8 +365,7 @@ fn an_inspector_without_subscribers_stops_and_its_event_goes() {
     // A new request starts a new one.
     call(&o, &n, RequestInspectNode {})
         .downcast::<ResponseInspectNode>()
-        .ok()
-        .expect("answered again");
+        .unwrap_or_else(|_| panic!("answered again"));
     o.stop();
     n.stop();
 }

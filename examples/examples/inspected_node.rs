@@ -27,7 +27,12 @@ struct Counter {
 }
 
 impl Actor for Counter {
-    async fn handle_message(&mut self, _ctx: &mut Context, _from: Pid, _m: Message) -> HandleResult {
+    async fn handle_message(
+        &mut self,
+        _ctx: &mut Context,
+        _from: Pid,
+        _m: Message,
+    ) -> HandleResult {
         self.seen += 1;
         Ok(())
     }
@@ -82,11 +87,19 @@ fn main() -> Result<(), ergo_engine::Error> {
     app.description = "an application to inspect".into();
     app.version = "1.0".into();
     app.mode = ApplicationMode::Temporary;
-    app.group
-        .push(ChildSpec::new("ticker", || Ticker { period: Duration::from_millis(500) }).registered());
+    app.group.push(
+        ChildSpec::new("ticker", || Ticker {
+            period: Duration::from_millis(500),
+        })
+        .registered(),
+    );
     node.application_load(app)?;
     node.application_start("shop", None)?;
-    println!("{} listening on {:?}", node.name(), node.acceptor_addresses());
+    println!(
+        "{} listening on {:?}",
+        node.name(),
+        node.acceptor_addresses()
+    );
     loop {
         std::thread::sleep(Duration::from_secs(3600));
     }

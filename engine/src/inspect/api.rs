@@ -20,7 +20,9 @@ const DEFAULT_LIMIT: usize = 100;
 
 fn check_page(start: u64, limit: usize) -> Result<usize, Error> {
     if start < shard::FIRST_ID {
-        return Err(Error::Invalid("a process list starts at PID id 1000 or above"));
+        return Err(Error::Invalid(
+            "a process list starts at PID id 1000 or above",
+        ));
     }
     Ok(if limit == 0 { DEFAULT_LIMIT } else { limit })
 }
@@ -133,7 +135,11 @@ impl Node {
 
     /// The processes running under application `name` (its members and everything they
     /// spawned, inherited from parent to child), in PID order, at most `limit` (0: all).
-    pub fn application_process_list(&self, name: impl Into<Atom>, limit: usize) -> Result<Vec<Pid>, Error> {
+    pub fn application_process_list(
+        &self,
+        name: impl Into<Atom>,
+        limit: usize,
+    ) -> Result<Vec<Pid>, Error> {
         Ok(self
             .application_process_list_short_info(name, limit)?
             .into_iter()
@@ -182,7 +188,6 @@ impl Context {
     pub async fn process_info(&self, pid: Pid) -> Result<ProcessInfo, Error> {
         let node = self.shard.node.clone();
         let s = local_pid(&node, pid)?;
-        super::gather::on_shard(&self.shard, &node, s, move |c| c.process_info_local(pid))
-            .await?
+        super::gather::on_shard(&self.shard, &node, s, move |c| c.process_info_local(pid)).await?
     }
 }

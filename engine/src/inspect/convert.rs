@@ -227,7 +227,7 @@ fn cpu_times() -> (i64, i64) {
     if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
         return (0, 0);
     }
-    let ns = |t: libc::timeval| t.tv_sec as i64 * 1_000_000_000 + t.tv_usec as i64 * 1000;
+    let ns = |t: libc::timeval| t.tv_sec * 1_000_000_000 + t.tv_usec * 1000;
     (ns(ru.ru_utime), ns(ru.ru_stime))
 }
 

@@ -2,8 +2,10 @@
 //! `Uptime`): plain cells on the process's shard-local record, bumped by the process's own task.
 //!
 //! Nothing here is atomic or shared: only the shard that owns the process writes or reads
-//! them, and inspection reads them from that shard. The task's running time costs two clock
-//! reads per poll (a poll serves up to a batch of messages), not per message.
+//! them, and inspection reads them from that shard. The task's running time costs one clock
+//! read per poll (a poll serves up to a batch of messages), not per message: the shard marks
+//! the time when it starts running ready tasks, and each poll ends by taking the time, adding
+//! the difference to its process and moving the mark.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -23,10 +25,6 @@ pub(crate) struct ProcStats {
     pub(crate) messages_out: Cell<u64>,
     /// Nanoseconds its task spent being polled.
     pub(crate) running_ns: Cell<u64>,
-    /// Coarse monotonic seconds at spawn (see [`coarse_secs`]).
-    pub(crate) born: Cell<u32>,
-    /// Index of its actor's type name in its shard's table (`inspect::local::Behaviors`).
-    pub(crate) behavior: Cell<u32>,
 }
 
 impl ProcStats {
@@ -37,13 +35,14 @@ impl ProcStats {
 
     #[inline]
     pub(crate) fn sent(&self, n: u64) {
-        self.messages_out.set(self.messages_out.get().wrapping_add(n));
+        self.messages_out
+            .set(self.messages_out.get().wrapping_add(n));
     }
+}
 
-    /// Seconds since spawn.
-    pub(crate) fn uptime(&self) -> i64 {
-        i64::from(coarse_secs().saturating_sub(self.born.get()))
-    }
+/// Seconds since `born` (a [`coarse_secs`] reading).
+pub(crate) fn uptime(born: u32) -> i64 {
+    i64::from(coarse_secs().saturating_sub(born))
 }
 
 /// Seconds of the coarse monotonic clock (a few ns to read; ticks every few ms).
@@ -60,6 +59,17 @@ pub(crate) fn coarse_secs() -> u32 {
     ts.tv_sec.clamp(0, i64::from(u32::MAX) as libc::time_t) as u32
 }
 
+thread_local! {
+    /// When the poll now running on this shard thread began.
+    static MARK: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// The shard starts running ready tasks now.
+#[inline]
+pub(crate) fn mark_now() {
+    MARK.with(|m| m.set(Some(Instant::now())));
+}
+
 /// A process task that adds the time of each of its polls to its cell's running time.
 pub(crate) struct Timed<F> {
     pub(crate) fut: F,
@@ -73,10 +83,11 @@ impl<F: Future> Future for Timed<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         // SAFETY: structural pinning of `fut`: it is never moved out of `self`.
         let this = unsafe { self.get_unchecked_mut() };
-        let t0 = Instant::now();
         // SAFETY: `this.fut` stays in place (see above).
         let r = unsafe { Pin::new_unchecked(&mut this.fut) }.poll(cx);
-        let dt = t0.elapsed().as_nanos() as u64;
+        let now = Instant::now();
+        let start = MARK.with(|m| m.replace(Some(now))).unwrap_or(now);
+        let dt = now.saturating_duration_since(start).as_nanos() as u64;
         let s = &this.cell.stats;
         s.running_ns.set(s.running_ns.get().wrapping_add(dt));
         r

@@ -100,8 +100,7 @@ pub(crate) async fn inspect_state(
     if pid == ctx.pid() {
         return Err(Error::Invalid("a process cannot inspect its own state"));
     }
-    let slot: Slot<std::collections::BTreeMap<String, String>> =
-        Arc::new(Mutex::new((None, None)));
+    let slot: Slot<std::collections::BTreeMap<String, String>> = Arc::new(Mutex::new((None, None)));
     let filler = Filler {
         slot: slot.clone(),
         done: false,

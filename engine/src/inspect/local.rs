@@ -16,27 +16,43 @@ use crate::{Error, LogLevel, ProcessInfo};
 /// PID ids one slice of a process list probes at most.
 pub(crate) const SLICE_PROBES: u64 = 16 * 1024;
 
-/// The type names of a shard's actors, interned (a process keeps a 4-byte index).
+/// The type names of a shard's actors, interned: a process keeps a 1-byte index (the first
+/// 255 types a shard sees; later ones are reported without a name).
 #[derive(Default)]
 pub(crate) struct Behaviors {
     names: Vec<&'static str>,
-    index: HashMap<usize, u32>,
+    index: HashMap<usize, u8>,
+    /// The last one interned (a run of spawns of one type skips the lookup).
+    last: Option<(usize, u8)>,
 }
+
+/// The index of "no name recorded".
+const UNNAMED: u8 = u8::MAX;
 
 impl Behaviors {
     /// The index of `name` (interned on first use).
-    pub(crate) fn intern(&mut self, name: &'static str) -> u32 {
+    pub(crate) fn intern(&mut self, name: &'static str) -> u8 {
         let key = name.as_ptr() as usize ^ name.len();
-        if let Some(i) = self.index.get(&key) {
-            return *i;
+        if let Some((k, i)) = self.last {
+            if k == key {
+                return i;
+            }
         }
-        let i = self.names.len() as u32;
-        self.names.push(name);
-        self.index.insert(key, i);
+        let i = match self.index.get(&key) {
+            Some(i) => *i,
+            None if self.names.len() < UNNAMED as usize => {
+                let i = self.names.len() as u8;
+                self.names.push(name);
+                self.index.insert(key, i);
+                i
+            }
+            None => UNNAMED,
+        };
+        self.last = Some((key, i));
         i
     }
 
-    fn name(&self, i: u32) -> &'static str {
+    fn name(&self, i: u8) -> &'static str {
         self.names.get(i as usize).copied().unwrap_or("")
     }
 }
@@ -53,7 +69,7 @@ impl ShardCore {
     /// Records the behavior (actor type) of a new process.
     pub(crate) fn set_behavior(&self, cell: &ProcCell, name: &'static str) {
         let i = self.behaviors.borrow_mut().intern(name);
-        cell.stats.behavior.set(i);
+        cell.behavior.set(i);
     }
 
     fn short_info(&self, c: &ProcCell) -> ProcessShortInfo {
@@ -64,12 +80,12 @@ impl ShardCore {
             pid: self.make_pid(c.id),
             name: e.and_then(|e| e.name),
             application: e.and_then(|e| e.application),
-            behavior: self.behaviors.borrow().name(s.behavior.get()),
+            behavior: self.behaviors.borrow().name(c.behavior.get()),
             messages_in: s.messages_in.get(),
             messages_out: s.messages_out.get(),
             mailbox: c.mailbox.borrow().len(),
             running_time: Duration::from_nanos(s.running_ns.get()),
-            uptime: s.uptime(),
+            uptime: super::counters::uptime(c.born.get()),
             state: c.state.get(),
             parent: match c.parent.get() {
                 0 => None,
@@ -132,7 +148,7 @@ impl ShardCore {
             shard: self.index,
             parent: short.parent,
             mailbox: mb.len(),
-            mailbox_limit: c.limit.get(),
+            mailbox_limit: e.map_or(0, |e| e.limit),
             links: e.map_or(0, |e| e.links.len()),
             monitored_by: e.map_or(0, |e| e.monitors_in.len()),
             aliases: e.map_or(0, |e| e.aliases.len()),
@@ -154,7 +170,7 @@ impl ShardCore {
             alias_list: e.map_or_else(Vec::new, |e| e.aliases.clone()),
             events: e.map_or_else(Vec::new, |e| e.events_owned.clone()),
             events_monitored: e.map_or_else(Vec::new, |e| e.events_subscribed.clone()),
-            fallback: e.and_then(|e| e.fallback.clone()),
+            fallback: e.and_then(|e| e.fallback),
             priority: c.priority(),
         })
     }

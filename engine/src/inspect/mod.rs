@@ -13,8 +13,8 @@
 //! except through the `RequestDo*` commands Go defines (send, exit, kill, log level).
 
 mod api;
-pub(crate) mod counters;
 mod convert;
+pub(crate) mod counters;
 mod gather;
 pub mod gen_types;
 pub(crate) mod local;

@@ -9,7 +9,9 @@ use ergo_edf::{errors, Atom, GoError, Pid, Ref};
 use super::convert;
 use super::messages::*;
 use super::workers::{go_alias_string, go_pid_string, log_levels, Forward, Inspector, Subject};
-use crate::{Actor, Context, Error, HandleResult, LogLevel, Message, Priority, Reason, SpawnOptions};
+use crate::{
+    Actor, Context, Error, HandleResult, LogLevel, Message, Priority, Reason, SpawnOptions,
+};
 
 /// The registered name of the inspect process (Go's `inspect.Name`).
 pub const SYSTEM_INSPECT: &str = "system_inspect";
@@ -27,7 +29,11 @@ impl crate::Node {
     /// any node that speaks Go's inspect requests) can inspect this node.
     pub fn start_system_inspect(&self) -> Result<Pid, Error> {
         super::register_types().map_err(|e| Error::Os(e.to_string()))?;
-        self.spawn_register(SYSTEM_INSPECT, SystemInspect::default(), SpawnOptions::default())
+        self.spawn_register(
+            SYSTEM_INSPECT,
+            SystemInspect::default(),
+            SpawnOptions::default(),
+        )
     }
 }
 
@@ -93,12 +99,16 @@ impl SystemInspect {
             return Ok(());
         }
         let s = crate::shard::shard_of(pid.id);
-        if pid.creation != node.creation || pid.id < crate::shard::FIRST_ID || s >= node.shards.len() {
+        if pid.creation != node.creation
+            || pid.id < crate::shard::FIRST_ID
+            || s >= node.shards.len()
+        {
             return Err(Error::ProcessUnknown);
         }
-        let alive =
-            super::gather::on_shard(&ctx.shard, &node, s, move |c| c.procs.borrow().contains_key(&pid.id))
-                .await?;
+        let alive = super::gather::on_shard(&ctx.shard, &node, s, move |c| {
+            c.procs.borrow().contains_key(&pid.id)
+        })
+        .await?;
         if alive {
             Ok(())
         } else {
@@ -141,7 +151,12 @@ impl Actor for SystemInspect {
         super::register_types().map_err(|e| Reason::custom(e.to_string()))
     }
 
-    async fn handle_message(&mut self, _ctx: &mut Context, _from: Pid, msg: Message) -> HandleResult {
+    async fn handle_message(
+        &mut self,
+        _ctx: &mut Context,
+        _from: Pid,
+        msg: Message,
+    ) -> HandleResult {
         if let Some(x) = msg.downcast_ref::<crate::MessageExitPid>() {
             if !self.inspectors.remove(&x.pid) {
                 // Someone else's exit signal (the node stopping, a kill): obey it.
@@ -173,7 +188,11 @@ impl Actor for SystemInspect {
         if let Some(q) = req.downcast_ref::<RequestInspectProcessList>() {
             let start = q.start.max(1000) as u64;
             let limit = if q.limit < 1 { 1000 } else { q.limit as usize };
-            let name = format!("inspect_process_list_{}_{}", start, start + limit as u64 - 1);
+            let name = format!(
+                "inspect_process_list_{}_{}",
+                start,
+                start + limit as u64 - 1
+            );
             return Ok(self.forward(ctx, name, Subject::ProcessList { start, limit }, from, r));
         }
         if let Some(q) = req.downcast_ref::<RequestInspectProcess>() {

@@ -342,13 +342,19 @@ impl Actor for Inspector {
         if let Subject::Log(_) = self.subject {
             self.event = Atom::new(&format!(
                 "{}_{}",
-                ctx.name().map(|n| n.as_str().to_string()).unwrap_or_default(),
+                ctx.name()
+                    .map(|n| n.as_str().to_string())
+                    .unwrap_or_default(),
                 go_pid_string(ctx.pid())
             ));
         }
         let options = EventOptions {
             notify: true,
-            buffer: if matches!(self.subject, Subject::Log(_)) { 0 } else { 1 },
+            buffer: if matches!(self.subject, Subject::Log(_)) {
+                0
+            } else {
+                1
+            },
         };
         let token = ctx
             .register_event(self.event, options)
@@ -358,7 +364,12 @@ impl Actor for Inspector {
         Ok(())
     }
 
-    async fn handle_message(&mut self, ctx: &mut Context, _from: Pid, msg: Message) -> HandleResult {
+    async fn handle_message(
+        &mut self,
+        ctx: &mut Context,
+        _from: Pid,
+        msg: Message,
+    ) -> HandleResult {
         if let Some(f) = msg.downcast_ref::<Forward>() {
             let (from, r) = (f.from, f.r);
             let reply = self.response(ctx).await;
