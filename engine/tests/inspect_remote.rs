@@ -262,6 +262,28 @@ fn applications_are_listed_with_their_processes() {
 #[test]
 fn do_commands_act_and_answer_with_gos_errors() {
     let (o, n) = pair("insp-do");
+    // One victim per shard: the kill and the check cross shards or not.
+    let other = n.spawn(Stateful, SpawnOptions::default()).unwrap();
+    let victim = n.spawn(Stateful, SpawnOptions::default()).unwrap();
+    assert_ne!(other.id & 1023, victim.id & 1023);
+    for v in [other, victim] {
+        let r = call(&o, &n, RequestDoKill { pid: v })
+            .downcast::<ResponseDoKill>()
+            .unwrap_or_else(|_| panic!("ResponseDoKill"));
+        assert_eq!(r.error, None);
+        let deadline = Instant::now() + WAIT;
+        while n.is_alive(v) {
+            assert!(Instant::now() < deadline, "the kill lands");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let r = call(&o, &n, RequestDoKill { pid: v })
+            .downcast::<ResponseDoKill>()
+            .unwrap_or_else(|_| panic!("ResponseDoKill"));
+        assert_eq!(
+            r.error.map(|e| e.text().to_string()),
+            Some("unknown process".into())
+        );
+    }
     let victim = n.spawn(Stateful, SpawnOptions::default()).unwrap();
     let r = call(&o, &n, RequestDoKill { pid: victim })
         .downcast::<ResponseDoKill>()
