@@ -90,7 +90,7 @@ pub fn run(p: &Params) -> Result<Vec<Outcome>, Error> {
         out.extend(variants(&a, echo.into(), "network", p)?);
     }
     {
-        let node = Stopping(Node::start(
+        let node = Stopping(crate::metrics_switch::start(
             "latency@localhost",
             NodeOptions {
                 shards: p.shards,

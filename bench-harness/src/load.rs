@@ -50,7 +50,7 @@ pub fn load(a: LoadArgs) -> Result<(), String> {
         .name
         .clone()
         .unwrap_or_else(|| format!("ergo-bench-load-{}@localhost", std::process::id()));
-    let node = Node::start(
+    let node = crate::metrics_switch::start(
         &name,
         NodeOptions {
             shards: a.shards,

@@ -11,7 +11,7 @@ use ergo_engine::{
 use crate::outcome::Outcome;
 
 fn start(shards: usize) -> Result<Node, Error> {
-    Node::start(
+    crate::metrics_switch::start(
         "bench@localhost",
         NodeOptions {
             shards,

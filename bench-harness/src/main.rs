@@ -26,6 +26,7 @@ mod golog;
 mod latency;
 mod load;
 mod local;
+mod metrics_switch;
 mod network;
 mod outcome;
 mod plot;
@@ -92,6 +93,10 @@ enum Cmd {
         /// pubsub: subscribers per consumer node (overrides the size preset).
         #[arg(long)]
         subscribers_per_node: Option<u64>,
+        /// Every node serves /metrics and is scraped once a second (to measure the cost of
+        /// metrics: compare with a run without it).
+        #[arg(long)]
+        metrics: bool,
     },
     /// Go Ergo benchmark logs beside our figures (from a saved `run --json`, or measured now).
     Compare {
@@ -436,7 +441,11 @@ fn main() -> ExitCode {
             tiny,
             consumer_nodes,
             subscribers_per_node,
+            metrics,
         } => {
+            if metrics {
+                metrics_switch::enable();
+            }
             let mut sizes = if tiny {
                 Sizes::tiny()
             } else if full {

@@ -183,7 +183,7 @@ fn start_node(name: &str, peer: Option<&Node>) -> Result<Node, Error> {
             net.routes.insert(p.name(), addr.into());
         }
     }
-    Node::start(
+    crate::metrics_switch::start(
         name,
         NodeOptions {
             shards: 1,

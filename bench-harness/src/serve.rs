@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ergo_engine::registrar::RegistrarOptions;
-use ergo_engine::{AcceptorOptions, NetworkOptions, Node, NodeOptions, SpawnOptions};
+use ergo_engine::{AcceptorOptions, NetworkOptions, NodeOptions, SpawnOptions};
 
 use crate::servers::{Echo, Sink, ECHO, SINK};
 
@@ -46,12 +46,15 @@ pub fn serve(a: ServeArgs) -> Result<(), String> {
     if let Some(l) = a.listen {
         net.acceptors = vec![AcceptorOptions::new(l)];
     }
-    net.registrar = a.registrar_port.map(|port| RegistrarOptions {
-        port,
-        ..Default::default()
+    net.registrar = a.registrar_port.map(|port| {
+        RegistrarOptions {
+            port,
+            ..Default::default()
+        }
+        .into()
     });
     catch_signals();
-    let node = Node::start(
+    let node = crate::metrics_switch::start(
         &a.name,
         NodeOptions {
             shards: a.shards,

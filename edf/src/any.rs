@@ -4,7 +4,7 @@
 //! | wire | Rust (decode) |
 //! |---|---|
 //! | bool, intN, uintN, floatN | `bool`, `iN`, `uN`, `fN`; Go `int`/`uint` are `isize`/`usize` |
-//! | string, binary, atom | `String`, `Vec<u8>`, [`Atom`] |
+//! | string, binary, atom | `String` ([`GoString`](crate::GoString) if not UTF-8), `Vec<u8>`, [`Atom`] |
 //! | PID, ProcessID, Ref, Alias, Event, time | [`Pid`], [`ProcessId`], [`Ref`], [`Alias`], [`Event`], [`Time`] |
 //! | error | [`GoError`] (a nil error: `Value::Error(None)`) |
 //! | a registered type registered with [`register`](crate::register) | that Rust type |
@@ -43,7 +43,7 @@ pub fn encode_any(v: &(dyn Any + Send), enc: &mut Encoder<'_>) -> Result<(), Enc
     }
     try_types!(
         any, enc, String, isize, i64, i32, u64, usize, u32, bool, f64, Atom, Pid, ProcessId, Ref, Alias, Event,
-        Vec<u8>, GoError, i8, i16, u8, u16, f32, Time, compact_str::CompactString, Option<GoError>,
+        Vec<u8>, GoError, i8, i16, u8, u16, f32, Time, compact_str::CompactString, Option<GoError>, crate::GoString,
         Vec<String>, Vec<isize>, Vec<Value>, HashMap<String, Value>, Vec<Pid>,
     );
     if let Some(info) = registry::lookup_type_id(any.type_id()) {
@@ -75,7 +75,14 @@ pub fn decode_any(dec: &mut Decoder<'_>) -> Result<Box<dyn Any + Send + Sync>, D
         UINT => Box::new(crate::decode_tagged::<usize>(dec)?),
         FLOAT32 => Box::new(crate::decode_tagged::<f32>(dec)?),
         FLOAT64 => Box::new(crate::decode_tagged::<f64>(dec)?),
-        STRING => Box::new(crate::decode_tagged::<String>(dec)?),
+        // Go strings are bytes: UTF-8 ones come back as String, others as GoString.
+        STRING => {
+            let g = crate::decode_tagged::<crate::GoString>(dec)?;
+            match String::try_from(g) {
+                Ok(s) => Box::new(s),
+                Err(e) => Box::new(crate::GoString::new(e.into_bytes())),
+            }
+        }
         BINARY => Box::new(crate::decode_tagged::<Vec<u8>>(dec)?),
         ATOM => Box::new(crate::decode_tagged::<Atom>(dec)?),
         PID => Box::new(crate::decode_tagged::<Pid>(dec)?),
@@ -169,6 +176,18 @@ mod tests {
             v.downcast_ref::<Value>(),
             Some(Value::Slice { .. })
         ));
+    }
+
+    #[test]
+    fn strings_that_are_not_utf8_come_back_as_go_strings() {
+        let g = crate::GoString::new(vec![b'a', 0xff]);
+        let r = round(Box::new(g.clone()));
+        assert_eq!(r.downcast_ref::<crate::GoString>(), Some(&g));
+        let ok = round(Box::new(crate::GoString::from("fine")));
+        assert_eq!(
+            ok.downcast_ref::<String>().map(String::as_str),
+            Some("fine")
+        );
     }
 
     #[test]

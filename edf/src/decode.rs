@@ -182,6 +182,13 @@ impl<'a> Decoder<'a> {
         std::str::from_utf8(b).map_err(|_| DecodeError::InvalidUtf8("string"))
     }
 
+    /// Reads a string body as bytes, UTF-8 or not (Go strings are bytes).
+    #[inline]
+    pub fn str_bytes(&mut self) -> Result<&'a [u8], DecodeError> {
+        let n = usize::from(self.u16()?);
+        self.take(n)
+    }
+
     /// Reads a binary body.
     #[inline]
     pub fn binary(&mut self) -> Result<&'a [u8], DecodeError> {

@@ -89,6 +89,18 @@ impl<'a> Encoder<'a> {
         Ok(())
     }
 
+    /// Writes a string body from bytes that need not be UTF-8 (Go strings are bytes).
+    #[inline]
+    pub fn put_str_bytes(&mut self, s: &[u8]) -> Result<(), EncodeError> {
+        if s.len() > MAX_STRING_LEN {
+            return Err(EncodeError::StringTooLong(s.len()));
+        }
+        self.buf.reserve(2 + s.len());
+        self.put_u16(s.len() as u16);
+        self.put_bytes(s);
+        Ok(())
+    }
+
     /// Writes a binary body (`u32` length + bytes).
     #[inline]
     pub fn put_binary(&mut self, b: &[u8]) -> Result<(), EncodeError> {

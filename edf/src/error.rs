@@ -50,6 +50,14 @@ pub enum EncodeError {
         /// The marshaler's reason.
         reason: String,
     },
+    /// The bytes given for a custom-marshaled type are refused by its unmarshaler.
+    #[error("the payload of {type_name} does not decode: {reason}")]
+    CustomPayload {
+        /// The registered type.
+        type_name: String,
+        /// Why the unmarshaler refused it.
+        reason: String,
+    },
     /// Nesting deeper than the codec allows.
     #[error("value nested deeper than {0} levels")]
     TooDeep(usize),
@@ -59,6 +67,10 @@ pub enum EncodeError {
     /// A time Go cannot represent.
     #[error("time cannot be encoded: {0}")]
     BadTime(&'static str),
+    /// A derived type that was never registered: Go refuses to encode it ("no encoder for
+    /// type"), and a peer could not decode it, so it is refused here, at the sender.
+    #[error("no encoder for type {0}: it is not registered (call ergo_edf::register or ensure_registered first)")]
+    NotRegistered(&'static str),
 }
 
 /// Decoding failed. Bytes from outside never panic the decoder; they give one of these.
@@ -137,6 +149,15 @@ pub enum DecodeError {
     /// Text that is not UTF-8.
     #[error("malformed EDF: {0} is not valid UTF-8")]
     InvalidUtf8(&'static str),
+    /// A string that is not UTF-8 in a `String` field of a registered struct. Go strings are
+    /// bytes: declare the field as [`GoString`](crate::GoString) to accept any bytes.
+    #[error("malformed EDF: field {field} of {type_name} is not valid UTF-8 (use ergo_edf::GoString for Go strings of any bytes)")]
+    InvalidUtf8Field {
+        /// The registered type.
+        type_name: &'static str,
+        /// The Rust field.
+        field: &'static str,
+    },
     /// An invalid time body.
     #[error("malformed EDF: invalid time value ({0})")]
     BadTime(&'static str),
@@ -163,6 +184,21 @@ pub enum DecodeError {
     /// A value that is valid EDF but out of range for the Rust type (e.g. an array length).
     #[error("malformed EDF: {0}")]
     Invalid(String),
+}
+
+impl DecodeError {
+    /// Names the field a text error happened in (used by `#[derive(Edf)]`): a string that is
+    /// not UTF-8 becomes [`DecodeError::InvalidUtf8Field`]; other errors, and an error that
+    /// names an inner field already, are kept.
+    #[cold]
+    pub fn in_field(self, type_name: &'static str, field: &'static str) -> DecodeError {
+        match self {
+            DecodeError::InvalidUtf8("string") => {
+                DecodeError::InvalidUtf8Field { type_name, field }
+            }
+            other => other,
+        }
+    }
 }
 
 /// Registering a type or an error failed.

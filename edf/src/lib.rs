@@ -42,7 +42,11 @@ pub mod desc;
 mod encode;
 mod error;
 mod goerror;
+mod gomap;
+mod gostring;
 mod ids;
+mod maps;
+mod ordering;
 pub mod registry;
 pub mod tags;
 mod time;
@@ -59,13 +63,16 @@ pub use desc::TypeDesc;
 pub use encode::Encoder;
 pub use error::{DecodeError, EncodeError, RegisterError};
 pub use goerror::{errors, register_error, registered_errors, GoError, FRAMEWORK_ERRORS};
+pub use gomap::{GoKey, GoMap};
+pub use gostring::GoString;
 pub use ids::{Alias, Event, Pid, ProcessId, Ref};
+pub use maps::EdfMap;
 pub use registry::{
     ensure_registered, register, register_schema, EdfCustom, Field, RegKind, RegSlot, Registered,
     TypeInfo,
 };
 pub use time::Time;
-pub use typed::{decode_tagged, encode_tagged, Edf, EdfMap, TagKind};
+pub use typed::{decode_tagged, encode_tagged, Edf, TagKind};
 pub use value::Value;
 
 /// Re-exported so users can name it: strings of up to 24 bytes decode without allocating.
@@ -73,9 +80,31 @@ pub use compact_str::CompactString;
 
 /// `#[derive(Edf)]`: makes a struct (named fields) or a newtype a registered EDF type.
 ///
-/// Attributes on the type: `#[edf(name = "#go/pkg/path/Type")]` sets the registered name
-/// (default: `#` + the Rust module path with `/` + `/` + the type name); `#[edf(custom)]` uses
-/// the type's [`EdfCustom`] impl for its body (Go's `MarshalEDF`/`MarshalBinary`).
+/// Attributes on the type: `#[edf(name = "#go/pkg/path/Type")]` sets the registered name (a
+/// literal or any `&'static str` constant); `#[edf(package = PKG)]` names it `PKG/TypeName`, so a
+/// Go package path is written once (default: `#` + the Rust module path with `/` + `/` + the
+/// type name); `#[edf(custom)]` uses the type's [`EdfCustom`] impl for its body (Go's
+/// `MarshalEDF`/`MarshalBinary`).
+///
+/// A derived type must be registered ([`register`], [`ensure_registered`]) before a value of
+/// it is encoded: Go cannot decode a type it does not know, so an unregistered one is refused
+/// at the sender ([`EncodeError::NotRegistered`]).
+///
+/// ```
+/// use ergo_edf::Edf;
+/// const PKG: &str = "#github.com/myapp/orders";
+/// #[derive(Edf)]
+/// #[edf(package = PKG)]
+/// struct Order { id: i64 }
+/// #[derive(Edf)]
+/// #[edf(package = PKG)]
+/// struct Refund { id: i64 }
+/// use ergo_edf::Registered;
+/// assert_eq!(Order::type_name(), "#github.com/myapp/orders/Order");
+/// assert!(matches!(ergo_edf::to_vec(&Refund { id: 1 }), Err(ergo_edf::EncodeError::NotRegistered(_))));
+/// ergo_edf::ensure_registered::<Refund>().unwrap();
+/// assert!(ergo_edf::to_vec(&Refund { id: 1 }).is_ok());
+/// ```
 pub use ergo_edf_derive::Edf;
 
 /// Encodes `value` as one tagged EDF value (no caches) into a new vector.

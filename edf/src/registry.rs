@@ -15,7 +15,7 @@ use crate::decode::Decoder;
 use crate::desc::TypeDesc;
 use crate::encode::Encoder;
 use crate::error::{DecodeError, EncodeError, RegisterError};
-use crate::tags::{MAX_TYPE_NAME_LEN, TYPE_CACHE_MIN};
+use crate::tags::{BINARY, MAX_TYPE_NAME_LEN, TYPE_CACHE_MIN, UINT8};
 use crate::Edf;
 
 /// A field of a registered struct.
@@ -158,6 +158,7 @@ pub trait Registered: Edf + Send + Sync + 'static {
 ///                    y: i32::from_be_bytes(b[4..8].try_into().unwrap()) })
 ///     }
 /// }
+/// ergo_edf::ensure_registered::<Point>().unwrap();
 /// let bytes = ergo_edf::to_vec(&Point { x: 1, y: -2 }).unwrap();
 /// assert_eq!(ergo_edf::from_slice::<Point>(&bytes).unwrap(), Point { x: 1, y: -2 });
 /// ```
@@ -190,6 +191,13 @@ fn insert(
     rust: Option<(TypeId, NativeDecode, NativeEncode)>,
 ) -> Result<Arc<TypeInfo>, RegisterError> {
     check_name(name)?;
+    // A registered named `[]byte` is, in Go, a registered slice of uint8, never a binary.
+    let kind = match kind {
+        RegKind::Named(TypeDesc::Basic(BINARY)) => {
+            RegKind::Named(TypeDesc::Slice(Arc::new(TypeDesc::Basic(UINT8))))
+        }
+        k => k,
+    };
     let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
     if reg.by_name.contains_key(name) {
         return Err(RegisterError::Taken(name.to_string()));
@@ -261,7 +269,9 @@ pub fn ensure_registered<T: Registered>() -> Result<Arc<TypeInfo>, RegisterError
 }
 
 /// Registers a layout under a name without a Rust type (tools, bridges): values of it decode
-/// into [`Value::Registered`](crate::Value::Registered).
+/// into [`Value::Registered`](crate::Value::Registered). A named binary
+/// (`RegKind::Named(TypeDesc::Basic(BINARY))`) is stored as what Go registers for a named
+/// `[]byte`: a slice of uint8.
 pub fn register_schema(name: &str, kind: RegKind) -> Result<Arc<TypeInfo>, RegisterError> {
     insert(name, kind, None)
 }
@@ -296,6 +306,21 @@ pub fn registered_desc<T: Registered>() -> Result<TypeDesc, RegisterError> {
     lookup(T::type_name())
         .map(TypeDesc::Registered)
         .ok_or_else(|| RegisterError::NotRegisteredFirst(T::type_name().to_string()))
+}
+
+/// The registered name of a type in a Go package: `package` (with or without its leading `#`),
+/// then `/` and the type name. `#[derive(Edf)]` uses it for `#[edf(package = ...)]`:
+/// `package_name("#github.com/myapp/orders", "Order")` gives `#github.com/myapp/orders/Order`.
+pub fn package_name(package: &str, type_name: &str) -> String {
+    let package = package.trim_end_matches('/');
+    let mut s = String::with_capacity(package.len() + type_name.len() + 2);
+    if !package.starts_with('#') {
+        s.push('#');
+    }
+    s.push_str(package);
+    s.push('/');
+    s.push_str(type_name);
+    s
 }
 
 /// Turns a Rust module path and type name into a Go-style registered name:

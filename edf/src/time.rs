@@ -8,7 +8,7 @@ pub const UNIX_TO_INTERNAL: i64 = 62_135_596_800;
 /// A point in time with the zone offset Go attached to it.
 ///
 /// Kept exactly as Go marshals it, so a time decoded from Go re-encodes to the same bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Time {
     /// Seconds since 0001-01-01T00:00:00Z.
     pub seconds: i64,
@@ -45,22 +45,25 @@ impl Time {
         self.seconds - UNIX_TO_INTERNAL
     }
 
-    /// Writes the Go `MarshalBinary` body (15 or 16 bytes). Fails for an offset of exactly
-    /// -60 s (Go's UTC marker) or one whose minutes do not fit an i16.
+    /// Writes the Go `MarshalBinary` body (15 or 16 bytes), as Go's `Time.MarshalBinary`:
+    /// minutes = offset / 60 truncated toward zero (i16), and for an offset that is not whole
+    /// minutes a version-2 body whose last byte is offset % 60 as a signed i8. Fails where Go
+    /// fails: offsets whose minutes are -1 (-60 s to -119 s: -1 is Go's UTC marker) or do not
+    /// fit an i16.
     pub(crate) fn marshal(&self, out: &mut Vec<u8>) -> Result<(), crate::EncodeError> {
         let (version, minutes, secs) = match self.offset {
-            None => (1u8, -1i16, 0u8),
-            Some(-60) => {
-                return Err(crate::EncodeError::BadTime(
-                    "zone offset of -1 minute (the UTC marker)",
-                ))
-            }
+            None => (1u8, -1i16, 0i8),
             Some(off) => {
-                // Floor division keeps the seconds byte in 0..60, which Go reads back unsigned.
-                // (Go's own encoder truncates and so misreads negative offsets with seconds.)
-                let minutes = i16::try_from(off.div_euclid(60))
+                let minutes = off / 60;
+                if minutes == -1 {
+                    return Err(crate::EncodeError::BadTime(
+                        "zone offset of -1 minute (Go's UTC marker)",
+                    ));
+                }
+                let minutes = i16::try_from(minutes)
                     .map_err(|_| crate::EncodeError::BadTime("zone offset out of range"))?;
-                let secs = off.rem_euclid(60) as u8;
+                // |off % 60| < 60, so it always fits an i8.
+                let secs = (off % 60) as i8;
                 (if secs != 0 { 2 } else { 1 }, minutes, secs)
             }
         };
@@ -69,13 +72,15 @@ impl Time {
         out.extend_from_slice(&self.nanos.to_be_bytes());
         out.extend_from_slice(&minutes.to_be_bytes());
         if version == 2 {
-            out.push(secs);
+            out.push(secs as u8);
         }
         Ok(())
     }
 
-    /// Parses a Go `MarshalBinary` body as Go does: offset = minutes * 60 + the (unsigned)
-    /// version-2 seconds byte, and a total of -60 s means UTC. Every time it accepts re-encodes.
+    /// Parses a Go `MarshalBinary` body as Go's `Time.UnmarshalBinary` does: offset =
+    /// minutes * 60 + the version-2 seconds byte read as a signed i8, and a total of -60 s
+    /// means UTC. A body Go wrote re-encodes to the same bytes; like Go, a decoded offset that
+    /// Go's encoder refuses (e.g. -61 s) is refused again when it is encoded.
     pub(crate) fn unmarshal(b: &[u8]) -> Result<Time, crate::DecodeError> {
         use crate::DecodeError::BadTime;
         let (&version, rest) = b.split_first().ok_or(BadTime("empty"))?;
@@ -93,15 +98,13 @@ impl Time {
             return Err(BadTime("nanoseconds out of range"));
         }
         let minutes = i16::from_be_bytes([rest[12], rest[13]]);
-        let extra = if version == 2 { i32::from(rest[14]) } else { 0 };
-        let total = i32::from(minutes) * 60 + extra;
-        let offset = if total == -60 {
-            None
-        } else if i16::try_from(total.div_euclid(60)).is_err() {
-            return Err(BadTime("zone offset out of range"));
+        let extra = if version == 2 {
+            i32::from(rest[14] as i8)
         } else {
-            Some(total)
+            0
         };
+        let total = i32::from(minutes) * 60 + extra;
+        let offset = if total == -60 { None } else { Some(total) };
         Ok(Time {
             seconds,
             nanos,
@@ -172,34 +175,58 @@ mod tests {
         assert_eq!(Time::unmarshal(&out).unwrap(), t);
     }
 
-    #[test]
-    fn every_time_that_decodes_re_encodes() {
-        // minutes -1 with 0 seconds and minutes -2 with +60 seconds both mean UTC (Go).
-        let mut utc2 = vec![2u8];
-        utc2.extend_from_slice(&[0; 12]);
-        utc2.extend_from_slice(&[0xff, 0xfe, 60]);
-        assert_eq!(Time::unmarshal(&utc2).unwrap().offset, None);
-        // A negative offset with seconds round-trips through our (floor) encoding.
-        let t = Time {
+    fn body(t: Time) -> Result<String, crate::EncodeError> {
+        let mut out = Vec::new();
+        t.marshal(&mut out)?;
+        Ok(hexs(&out[13..]))
+    }
+
+    fn at(offset: i32) -> Time {
+        Time {
             seconds: 1,
             nanos: 0,
-            offset: Some(-3723),
-        };
-        let mut out = Vec::new();
-        t.marshal(&mut out).unwrap();
-        assert_eq!(Time::unmarshal(&out).unwrap(), t);
-        // The largest minutes plus seconds no longer fit: refused on decode, not on re-encode.
-        let mut big = vec![2u8];
-        big.extend_from_slice(&[0; 12]);
-        big.extend_from_slice(&[0x7f, 0xff, 200]);
-        assert!(Time::unmarshal(&big).is_err());
-        assert!(Time {
-            seconds: 0,
-            nanos: 0,
-            offset: Some(-60)
+            offset: Some(offset),
         }
-        .marshal(&mut Vec::new())
-        .is_err());
+    }
+
+    #[test]
+    fn odd_offsets_marshal_as_go_truncating() {
+        // minutes = offset / 60 toward zero; seconds = offset % 60 as a signed byte.
+        assert_eq!(body(at(-3601)).unwrap(), "ffc4ff");
+        assert_eq!(body(at(3601)).unwrap(), "003c01");
+        assert_eq!(body(at(-59)).unwrap(), "0000c5");
+        assert_eq!(body(at(-3600)).unwrap(), "ffc4");
+        // Go refuses the offsets whose minutes truncate to -1 (its UTC marker).
+        for off in [-60, -61, -119] {
+            assert!(body(at(off)).is_err(), "{off}");
+        }
+        assert!(body(at(-120)).is_ok());
+        assert!(body(at(32768 * 60)).is_err());
+    }
+
+    #[test]
+    fn odd_offsets_unmarshal_with_a_signed_seconds_byte() {
+        for off in [-3601, 3601, -1, 1, -59, 59, -3599, 19830, -43201] {
+            let mut out = Vec::new();
+            at(off).marshal(&mut out).unwrap();
+            let back = Time::unmarshal(&out).unwrap();
+            assert_eq!(back.offset, Some(off));
+            let mut again = Vec::new();
+            back.marshal(&mut again).unwrap();
+            assert_eq!(again, out);
+        }
+        // minutes -1 with 0 seconds, and minutes 0 with -60 seconds, both mean UTC (Go).
+        let mut utc2 = vec![2u8];
+        utc2.extend_from_slice(&[0; 12]);
+        utc2.extend_from_slice(&[0x00, 0x00, 0xc4]);
+        assert_eq!(Time::unmarshal(&utc2).unwrap().offset, None);
+        // minutes -1 and seconds -1 is -61 s: Go decodes it, and (like Go) we refuse to encode it.
+        let mut odd = vec![2u8];
+        odd.extend_from_slice(&[0; 12]);
+        odd.extend_from_slice(&[0xff, 0xff, 0xff]);
+        let t = Time::unmarshal(&odd).unwrap();
+        assert_eq!(t.offset, Some(-61));
+        assert!(t.marshal(&mut Vec::new()).is_err());
     }
 
     #[test]

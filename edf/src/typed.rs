@@ -6,21 +6,22 @@
 //! |---|---|
 //! | `bool`, `i8`..`i64`, `u8`..`u64`, `f32`, `f64` | same widths (`0x91`, `0x92`..`0x95`, `0x97`..`0x9a`, `0x8f`, `0x90`) |
 //! | `isize` / `usize` | Go `int` / `uint` (`0x96` / `0x9b`, always 8 bytes) |
-//! | `String`, `CompactString` (no allocation up to 24 bytes) | `string` |
+//! | `String`, `CompactString` (no allocation up to 24 bytes) | `string` (UTF-8 only) |
+//! | [`GoString`](crate::GoString) | `string` (any bytes, as Go's) |
 //! | `Vec<u8>` | `[]byte` (binary) |
 //! | [`Atom`], [`Pid`], [`ProcessId`], [`Ref`], [`Alias`], [`Event`], [`Time`] | `gen.Atom`, `gen.PID`, ... `time.Time` |
 //! | [`GoError`] / `Option<GoError>` | `error` (non-nil / nilable) |
 //! | `Vec<T>` / `Option<Vec<T>>` | `[]T` (`None` is a nil slice) |
 //! | `[T; N]` | `[N]T` |
-//! | `HashMap<K, V>`, `BTreeMap<K, V>` (and `Option<..>`) | `map[K]V` |
+//! | `HashMap<K, V>`, `BTreeMap<K, V>` (and `Option<..>`) | `map[K]V` (`K` = [`Value`] for `map[any]V`) |
+//! | [`GoMap<K, V>`](crate::GoMap) (and `Option<..>`) | `map[K]V` with Go's key rules (float and `any` keys, NaN) |
+//! | a `#[derive(Edf)]` newtype over `Vec<u8>` | a registered `type Blob []byte` (a registered slice of `uint8`) |
 //! | [`Value`] | `any` |
 //! | `#[derive(Edf)]` structs and newtypes | registered types |
 //!
 //! References, raw pointers, `Box` and unregistered structs have no `Edf` impl, mirroring Go's
 //! rule that pointers and unregistered structs cannot be encoded.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 
 use crate::decode::Decoder;
@@ -77,6 +78,12 @@ pub trait Edf: Sized {
     #[inline]
     fn decode_named_body(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         Self::decode_body(dec)
+    }
+    /// The descriptor when `Self` is the underlying type of a registered named type. The same as
+    /// [`Edf::type_desc`] except for `Vec<u8>`: a registered `type Blob []byte` is, in Go, a
+    /// registered slice of `uint8`, not a binary.
+    fn named_type_desc() -> Result<TypeDesc, RegisterError> {
+        Self::type_desc()
     }
 
     // --- how a slice of Self is written; u8 overrides these so Vec<u8> is a Go []byte ---
@@ -288,17 +295,45 @@ impl Edf for u8 {
     fn slice_type_desc() -> Result<TypeDesc, RegisterError> {
         Ok(TypeDesc::Basic(BINARY))
     }
+    // As the underlying type of a registered named type (Go `type Blob []byte`), Go writes a
+    // registered slice of uint8: `ff` for nil, else `83`, u32 count, the bytes.
     #[inline]
     fn encode_slice(
         items: Option<&[Self]>,
-        _named: bool,
+        named: bool,
         enc: &mut Encoder<'_>,
     ) -> Result<(), EncodeError> {
-        enc.put_binary(items.unwrap_or(&[]))
+        if !named {
+            return enc.put_binary(items.unwrap_or(&[]));
+        }
+        match items {
+            None => enc.put_u8(NIL),
+            Some(b) => {
+                enc.put_u8(REGISTERED);
+                enc.put_count("slice", b.len())?;
+                enc.put_bytes(b);
+            }
+        }
+        Ok(())
     }
     #[inline]
-    fn decode_slice(_named: bool, dec: &mut Decoder<'_>) -> Result<Option<Vec<Self>>, DecodeError> {
-        Ok(Some(dec.binary()?.to_vec()))
+    fn decode_slice(named: bool, dec: &mut Decoder<'_>) -> Result<Option<Vec<Self>>, DecodeError> {
+        if !named {
+            return Ok(Some(dec.binary()?.to_vec()));
+        }
+        let offset = dec.position();
+        match dec.u8()? {
+            NIL => Ok(None),
+            REGISTERED => {
+                let n = dec.count("slice")?;
+                Ok(Some(dec.take(n)?.to_vec()))
+            }
+            byte => Err(DecodeError::BadMarker {
+                what: "slice",
+                byte,
+                offset,
+            }),
+        }
     }
 }
 
@@ -354,6 +389,14 @@ basic_impl!(
     2,
     |s, e| e.put_str(s),
     |d| Ok(compact_str::CompactString::from(d.str()?))
+);
+
+basic_impl!(
+    crate::GoString,
+    STRING,
+    2,
+    |s, e| e.put_str_bytes(s.as_bytes()),
+    |d| Ok(crate::GoString::new(d.str_bytes()?))
 );
 
 basic_impl!(Atom, ATOM, 2, |s, e| e.put_atom(*s), |d| d.atom());
@@ -511,6 +554,9 @@ impl<T: Edf> Edf for Vec<T> {
     fn type_desc() -> Result<TypeDesc, RegisterError> {
         T::slice_type_desc()
     }
+    fn named_type_desc() -> Result<TypeDesc, RegisterError> {
+        Ok(TypeDesc::Slice(Arc::new(T::type_desc()?)))
+    }
     #[inline]
     fn encode_body(&self, enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
         T::encode_slice(Some(self), false, enc)
@@ -538,6 +584,9 @@ impl<T: Edf> Edf for Option<Vec<T>> {
     }
     fn type_desc() -> Result<TypeDesc, RegisterError> {
         T::slice_type_desc()
+    }
+    fn named_type_desc() -> Result<TypeDesc, RegisterError> {
+        Ok(TypeDesc::Slice(Arc::new(T::type_desc()?)))
     }
     fn encode_body(&self, enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
         T::encode_slice(self.as_deref(), false, enc)
@@ -592,184 +641,6 @@ impl<T: Edf, const N: usize> Edf for [T; N] {
             .map_err(|_| DecodeError::Invalid("array length".into()))
     }
 }
-
-/// Map bodies shared by `HashMap` and `BTreeMap`.
-fn encode_map<'m, K: Edf + 'm, V: Edf + 'm>(
-    entries: Option<(usize, impl Iterator<Item = (&'m K, &'m V)>)>,
-    named: bool,
-    enc: &mut Encoder<'_>,
-) -> Result<(), EncodeError> {
-    match entries {
-        None => enc.put_u8(NIL),
-        Some((n, it)) => {
-            enc.put_u8(if named { REGISTERED } else { MAP });
-            enc.put_count("map", n)?;
-            for (k, v) in it {
-                k.encode_body(enc)?;
-                v.encode_body(enc)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn write_map_desc<K: Edf, V: Edf>(enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
-    enc.put_u8(MAP);
-    K::write_desc(enc)?;
-    V::write_desc(enc)
-}
-
-fn read_map_desc<K: Edf, V: Edf>(dec: &mut Decoder<'_>) -> Result<(), DecodeError> {
-    dec.expect_tag(MAP)?;
-    K::read_desc(dec)?;
-    V::read_desc(dec)
-}
-
-fn map_type_desc<K: Edf, V: Edf>() -> Result<TypeDesc, RegisterError> {
-    Ok(TypeDesc::Map(
-        Arc::new(K::type_desc()?),
-        Arc::new(V::type_desc()?),
-    ))
-}
-
-/// Map types with an EDF map body (`HashMap`, `BTreeMap`).
-pub trait EdfMap: Default {
-    /// Key type.
-    type K: Edf;
-    /// Value type.
-    type V: Edf;
-    /// Number of entries.
-    fn map_len(&self) -> usize;
-    /// The entries.
-    fn map_iter(&self) -> impl Iterator<Item = (&Self::K, &Self::V)>;
-    /// Makes room for `n` more entries (where the map supports it).
-    fn map_reserve(&mut self, n: usize);
-    /// Inserts an entry.
-    fn map_insert(&mut self, k: Self::K, v: Self::V);
-}
-
-impl<K: Edf + Eq + Hash, V: Edf, S: BuildHasher + Default> EdfMap for HashMap<K, V, S> {
-    type K = K;
-    type V = V;
-    fn map_len(&self) -> usize {
-        self.len()
-    }
-    fn map_iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.iter()
-    }
-    fn map_reserve(&mut self, n: usize) {
-        self.reserve(n);
-    }
-    fn map_insert(&mut self, k: K, v: V) {
-        self.insert(k, v);
-    }
-}
-
-impl<K: Edf + Ord, V: Edf> EdfMap for BTreeMap<K, V> {
-    type K = K;
-    type V = V;
-    fn map_len(&self) -> usize {
-        self.len()
-    }
-    fn map_iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.iter()
-    }
-    fn map_reserve(&mut self, _n: usize) {}
-    fn map_insert(&mut self, k: K, v: V) {
-        self.insert(k, v);
-    }
-}
-
-fn encode_map_of<M: EdfMap>(
-    m: Option<&M>,
-    named: bool,
-    enc: &mut Encoder<'_>,
-) -> Result<(), EncodeError> {
-    encode_map(m.map(|m| (m.map_len(), m.map_iter())), named, enc)
-}
-
-/// Reads a map body; `None` for a nil map.
-fn decode_map_of<M: EdfMap>(named: bool, dec: &mut Decoder<'_>) -> Result<Option<M>, DecodeError> {
-    let offset = dec.position();
-    match dec.u8()? {
-        NIL => Ok(None),
-        m if m == (if named { REGISTERED } else { MAP }) => {
-            let n = dec.count("map")?;
-            let mut map = M::default();
-            map.map_reserve(dec.capacity_for(n, M::K::MIN_BODY + M::V::MIN_BODY));
-            for _ in 0..n {
-                let k = M::K::decode_body(dec)?;
-                let v = M::V::decode_body(dec)?;
-                map.map_insert(k, v);
-            }
-            Ok(Some(map))
-        }
-        byte => Err(DecodeError::BadMarker {
-            what: "map",
-            byte,
-            offset,
-        }),
-    }
-}
-
-macro_rules! map_impl {
-    (impl<$($g:ident),*> for $t:ty where $($bounds:tt)*) => {
-        impl<$($g),*> Edf for $t where $($bounds)* {
-            const TAG_KIND: TagKind = TagKind::Composite;
-            const MIN_BODY: usize = 1;
-            fn write_desc(enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
-                write_map_desc::<K, V>(enc)
-            }
-            fn read_desc(dec: &mut Decoder<'_>) -> Result<(), DecodeError> {
-                read_map_desc::<K, V>(dec)
-            }
-            fn type_desc() -> Result<TypeDesc, RegisterError> {
-                map_type_desc::<K, V>()
-            }
-            fn encode_body(&self, enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
-                encode_map_of(Some(self), false, enc)
-            }
-            fn decode_body(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-                Ok(decode_map_of(false, dec)?.unwrap_or_default())
-            }
-            fn encode_named_body(&self, enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
-                encode_map_of(Some(self), true, enc)
-            }
-            fn decode_named_body(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-                Ok(decode_map_of(true, dec)?.unwrap_or_default())
-            }
-        }
-
-        impl<$($g),*> Edf for Option<$t> where $($bounds)* {
-            const TAG_KIND: TagKind = TagKind::Composite;
-            const MIN_BODY: usize = 1;
-            fn write_desc(enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
-                write_map_desc::<K, V>(enc)
-            }
-            fn read_desc(dec: &mut Decoder<'_>) -> Result<(), DecodeError> {
-                read_map_desc::<K, V>(dec)
-            }
-            fn type_desc() -> Result<TypeDesc, RegisterError> {
-                map_type_desc::<K, V>()
-            }
-            fn encode_body(&self, enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
-                encode_map_of(self.as_ref(), false, enc)
-            }
-            fn decode_body(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-                decode_map_of(false, dec)
-            }
-            fn encode_named_body(&self, enc: &mut Encoder<'_>) -> Result<(), EncodeError> {
-                encode_map_of(self.as_ref(), true, enc)
-            }
-            fn decode_named_body(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-                decode_map_of(true, dec)
-            }
-        }
-    };
-}
-
-map_impl!(impl<K, V, S> for HashMap<K, V, S> where K: Edf + Eq + Hash, V: Edf, S: BuildHasher + Default);
-map_impl!(impl<K, V> for BTreeMap<K, V> where K: Edf + Ord, V: Edf);
 
 impl Edf for Value {
     const TAG_KIND: TagKind = TagKind::Any;

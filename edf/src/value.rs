@@ -9,10 +9,14 @@ use crate::encode::Encoder;
 use crate::error::{DecodeError, EncodeError};
 use crate::registry::{RegKind, TypeInfo};
 use crate::tags::*;
-use crate::{Alias, Atom, Edf, Event, GoError, Pid, ProcessId, Ref, Time};
+use crate::{Alias, Atom, Edf, Event, GoError, GoString, Pid, ProcessId, Ref, Time};
 
 /// Any EDF value.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Equality, order and hashing are total (see `ordering.rs`): floats compare by their bits, so a
+/// `Value` can key a `HashMap` or `BTreeMap` (Go's `map[any]V`); [`GoMap`](crate::GoMap) adds
+/// Go's rules for keys that are NaN.
+#[derive(Clone, Debug)]
 pub enum Value {
     /// nil (`ff`): a nil `any`.
     Nil,
@@ -42,8 +46,11 @@ pub enum Value {
     Float32(f32),
     /// `float64`.
     Float64(f64),
-    /// `string`.
+    /// `string` (UTF-8).
     String(String),
+    /// `string` whose bytes are not UTF-8 (Go strings are bytes). Decoding gives this variant
+    /// only for such strings, so every string a Go node sends is carried and re-encoded exactly.
+    GoString(GoString),
     /// `[]byte`.
     Binary(Vec<u8>),
     /// `gen.Atom`.
@@ -180,6 +187,15 @@ impl Value {
             (TypeDesc::Any, v) => v.encode_tagged(enc),
             (TypeDesc::Basic(BINARY), Value::Binary(b)) => enc.put_binary(b),
             (TypeDesc::Basic(t), v) if v.basic_tag() == Some(*t) => v.encode_basic_body(enc),
+            // A registered `type Blob []byte` given as bytes: Go's registered slice of uint8.
+            (TypeDesc::Slice(elem), Value::Binary(b))
+                if named && **elem == TypeDesc::Basic(UINT8) =>
+            {
+                enc.put_u8(REGISTERED);
+                enc.put_count("slice", b.len())?;
+                enc.put_bytes(b);
+                Ok(())
+            }
             (TypeDesc::Slice(elem), Value::Slice { elem: e2, items }) if **elem == *e2 => {
                 match items {
                     None => {
@@ -343,7 +359,7 @@ impl Value {
             Value::Uint(_) => UINT,
             Value::Float32(_) => FLOAT32,
             Value::Float64(_) => FLOAT64,
-            Value::String(_) => STRING,
+            Value::String(_) | Value::GoString(_) => STRING,
             Value::Binary(_) => BINARY,
             Value::Atom(_) => ATOM,
             Value::Error(_) => ERROR,
@@ -385,6 +401,7 @@ impl Value {
             Value::Float32(v) => v.encode_body(enc),
             Value::Float64(v) => v.encode_body(enc),
             Value::String(v) => enc.put_str(v),
+            Value::GoString(v) => enc.put_str_bytes(v.as_bytes()),
             Value::Binary(v) => enc.put_binary(v),
             Value::Atom(v) => enc.put_atom(*v),
             Value::Error(v) => enc.put_error(v.as_ref()),
@@ -413,7 +430,13 @@ impl Value {
             UINT => Value::Uint(u64::decode_body(dec)?),
             FLOAT32 => Value::Float32(f32::decode_body(dec)?),
             FLOAT64 => Value::Float64(f64::decode_body(dec)?),
-            STRING => Value::String(dec.str()?.to_owned()),
+            STRING => {
+                let b = dec.str_bytes()?;
+                match std::str::from_utf8(b) {
+                    Ok(s) => Value::String(s.to_owned()),
+                    Err(_) => Value::GoString(GoString::new(b)),
+                }
+            }
             BINARY => Value::Binary(dec.binary()?.to_vec()),
             ATOM => Value::Atom(dec.atom()?),
             ERROR => Value::Error(dec.error()?),
@@ -469,6 +492,56 @@ impl Value {
             Value::Struct(f) => Value::Struct(f.iter().map(Value::canonical).collect()),
             other => other.clone(),
         }
+    }
+
+    /// A value of the registered type `info` with this body, checked as it is built: the body
+    /// must fit the registered layout, and the bytes of a custom type (Go's `MarshalEDF` /
+    /// `MarshalBinary`) whose Rust type is registered must be accepted by its unmarshaler, so
+    /// a value that a peer could not decode is never sent.
+    ///
+    /// ```
+    /// use ergo_edf::{registry, EdfCustom, Edf, Value};
+    /// #[derive(Edf, Debug, PartialEq)]
+    /// #[edf(custom, name = "#example/Two")]
+    /// struct Two(u16);
+    /// impl EdfCustom for Two {
+    ///     fn marshal(&self, out: &mut Vec<u8>) -> Result<(), String> {
+    ///         out.extend_from_slice(&self.0.to_be_bytes());
+    ///         Ok(())
+    ///     }
+    ///     fn unmarshal(b: &[u8]) -> Result<Self, String> {
+    ///         let b: [u8; 2] = b.try_into().map_err(|_| "Two takes 2 bytes".to_string())?;
+    ///         Ok(Two(u16::from_be_bytes(b)))
+    ///     }
+    /// }
+    /// let info = ergo_edf::ensure_registered::<Two>().unwrap();
+    /// assert!(Value::custom(info.clone(), vec![0, 7]).is_ok());
+    /// assert!(Value::custom(info, vec![1, 2, 3]).is_err());
+    /// ```
+    pub fn registered(info: Arc<TypeInfo>, body: Value) -> Result<Value, EncodeError> {
+        let mut scratch = Vec::new();
+        let caches = crate::EncodeCaches::none();
+        encode_named_body(&info, &body, &mut Encoder::new(&mut scratch, caches))?;
+        if matches!(info.kind(), RegKind::Custom) {
+            let empty = crate::DecodeCaches::none();
+            let mut dec = Decoder::new(&scratch, empty);
+            if let Some(Err(e)) = info.decode_native(&mut dec) {
+                return Err(EncodeError::CustomPayload {
+                    type_name: info.name().to_string(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+        Ok(Value::Registered(info, Box::new(body)))
+    }
+
+    /// A value of the custom-marshaled registered type `info` from its bytes, checked by the
+    /// type's unmarshaler when its Rust type is registered (see [`Value::registered`]).
+    pub fn custom(info: Arc<TypeInfo>, bytes: Vec<u8>) -> Result<Value, EncodeError> {
+        if !matches!(info.kind(), RegKind::Custom) {
+            return Err(mismatch(info.name(), &Value::Custom(bytes)));
+        }
+        Value::registered(info, Value::Custom(bytes))
     }
 
     /// A short name of what the value holds, for error messages.
@@ -554,6 +627,16 @@ from_impl! {
     u8 => Uint8, u16 => Uint16, u32 => Uint32, u64 => Uint64, f32 => Float32, f64 => Float64,
     String => String, &str => String, Vec<u8> => Binary, Atom => Atom, Pid => Pid,
     ProcessId => ProcessId, Ref => Ref, Alias => Alias, Event => Event, Time => Time,
+}
+
+impl From<GoString> for Value {
+    /// UTF-8 bytes become [`Value::String`], others [`Value::GoString`] (as decoding does).
+    fn from(s: GoString) -> Value {
+        match String::try_from(s) {
+            Ok(s) => Value::String(s),
+            Err(e) => Value::GoString(GoString::new(e.into_bytes())),
+        }
+    }
 }
 
 impl From<isize> for Value {

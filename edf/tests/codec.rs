@@ -126,8 +126,14 @@ fn unknown_tags_bad_markers_and_bad_text_are_errors() {
         decode_value(&hex::decode("8200029d9601").unwrap()),
         Err(DecodeError::BadMarker { .. })
     ));
+    // A Go string that is not UTF-8 is kept as bytes by Value, refused by a typed String.
+    let bad = hex::decode("8d0002fffe").unwrap();
     assert_eq!(
-        decode_value(&hex::decode("8d0002ff fe".replace(' ', "")).unwrap()),
+        decode_value(&bad),
+        Ok(Value::GoString(ergo_edf::GoString::new(vec![0xff, 0xfe])))
+    );
+    assert_eq!(
+        ergo_edf::from_slice::<String>(&bad),
         Err(DecodeError::InvalidUtf8("string"))
     );
     assert_eq!(

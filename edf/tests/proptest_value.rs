@@ -228,16 +228,19 @@ fn event() -> impl Strategy<Value = Event> {
     (atom(), atom()).prop_map(|(name, node)| Event { name, node })
 }
 
-/// Times Go can encode: nanos in 0..1e9; UTC, or an offset that is not exactly -1 minute.
+/// Times Go can encode: nanos in 0..1e9; UTC, or an offset whose minutes (truncated toward
+/// zero, as Go does) fit an i16 and are not -1 (Go's UTC marker).
 fn time() -> impl Strategy<Value = Time> {
     let offset = prop_oneof![
         Just(None),
-        // Whole minutes (version 1), any i16 minute count but -1.
+        // Whole minutes (version 1).
         (-32768i32..=32767)
             .prop_filter("-1 minute means UTC", |m| *m != -1)
             .prop_map(|m| Some(m * 60)),
-        // With a seconds part (version 2).
-        (-1000i32..=1000, 1i32..60).prop_map(|(m, s)| Some(m * 60 + if m < 0 { -s } else { s })),
+        // With a seconds part (version 2), either sign.
+        (-32768i32 * 60 - 59..=32767 * 60 + 59)
+            .prop_filter("minutes -1 is Go's UTC marker", |o| o / 60 != -1)
+            .prop_map(Some),
     ];
     (any::<i64>(), 0i32..1_000_000_000, offset).prop_map(|(seconds, nanos, offset)| Time {
         seconds,
@@ -249,7 +252,17 @@ fn time() -> impl Strategy<Value = Time> {
 fn basic_of(tag: u8) -> BoxedStrategy<Value> {
     match tag {
         ATOM => atom().prop_map(Value::Atom).boxed(),
-        STRING => "\\PC{0,24}".prop_map(Value::String).boxed(),
+        STRING => prop_oneof![
+            3 => "\\PC{0,24}".prop_map(Value::String),
+            // Go strings that are not UTF-8 (a lone continuation or 0xff byte in them).
+            1 => ("\\PC{0,8}", prop::sample::select(vec![0x80u8, 0xc3, 0xff]), "\\PC{0,8}").prop_map(|(a, b, c)| {
+                let mut v = a.into_bytes();
+                v.push(b);
+                v.extend_from_slice(c.as_bytes());
+                Value::GoString(ergo_edf::GoString::new(v))
+            }),
+        ]
+        .boxed(),
         BINARY => vec(any::<u8>(), 0..24).prop_map(Value::Binary).boxed(),
         FLOAT32 => any::<f32>().prop_map(Value::Float32).boxed(),
         FLOAT64 => any::<f64>().prop_map(Value::Float64).boxed(),

@@ -6,6 +6,8 @@
 //! 2. Typed: every value vector decodes into its Rust twin type and re-encodes to exactly the
 //!    same bytes (maps with several entries: equal after decoding, since Go's map order is random).
 
+#[path = "../examples/conformance/parity_twins.rs"]
+mod parity_twins;
 #[path = "../examples/conformance/runner.rs"]
 mod runner;
 #[path = "../examples/conformance/twins.rs"]
@@ -124,16 +126,15 @@ fn typed_for(
 #[test]
 fn every_value_vector_round_trips_through_its_rust_twin() {
     twins::register_all().unwrap();
-    let path = vectors("edf.json");
-    let json: Json = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let global_reg = runner::load_global_reg_cache(&path.with_file_name("edf_caches.json"));
+    let (entries, tables) = runner::read_vectors(&vectors("edf.json"), None).unwrap();
+    assert!(!tables.reg.is_empty(), "edf_caches.json beside edf.json");
     let mut checked = 0;
     let mut no_twin = Vec::new();
     let mut failures = Vec::new();
-    for e in json.as_array().unwrap() {
+    for e in &entries {
         let name = e["name"].as_str().unwrap();
         let bytes = runner::vector_bytes(e).unwrap();
-        let (enc, dec) = runner::caches_for(e, &global_reg);
+        let (enc, dec) = runner::caches_for(e, &tables);
         match typed_for(e["go_type"].as_str().unwrap(), &bytes, &enc, &dec) {
             Some(Ok(())) => checked += 1,
             Some(Err(r)) => failures.push(format!("{name}: {r}")),

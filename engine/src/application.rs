@@ -19,10 +19,12 @@ use std::time::{Duration, Instant};
 
 use ergo_edf::{Atom, Pid};
 
+use crate::registrar::{ApplicationRoute, RouteState};
 use crate::supervisor::ChildSpec;
 use crate::{
     Actor, Context, Error, HandleResult, Message, MessageExitPid, Node, Reason, SpawnOptions,
 };
+use ergo_proto::gen::ApplicationMode as WireMode;
 
 /// What happens when a member terminates (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -53,6 +55,12 @@ pub struct ApplicationSpec {
     pub group: Vec<ChildSpec>,
     /// How long `application_stop` waits for the members to stop.
     pub stop_timeout: Duration,
+    /// Its weight among the nodes offering it, announced with its route to registrars that
+    /// keep application routes (Go's `ApplicationSpec.Weight`).
+    pub weight: isize,
+    /// Environment variables of the application: its master (the group leader) holds them,
+    /// and every member inherits them (over the node's, under their own).
+    pub env: crate::EnvVars,
 }
 
 impl ApplicationSpec {
@@ -66,6 +74,8 @@ impl ApplicationSpec {
             mode: ApplicationMode::Temporary,
             group: Vec::new(),
             stop_timeout: Duration::from_secs(5),
+            weight: 0,
+            env: crate::EnvVars::default(),
         }
     }
 }
@@ -233,6 +243,7 @@ impl Actor for Master {
 
     fn terminate(&mut self, ctx: &mut Context, _reason: &Reason) {
         ctx.node().0.apps.stopped(self.spec.name, ctx.pid());
+        announce(&ctx.node(), &self.spec, self.mode, Some(RouteState::LOADED));
     }
 }
 
@@ -251,6 +262,11 @@ impl Node {
                 state: ApplicationState::Loaded,
             },
         );
+        let spec = a.apps.get(&name).map(|e| e.spec.clone());
+        drop(a);
+        if let Some(spec) = spec {
+            announce(self, &spec, spec.mode, Some(RouteState::LOADED));
+        }
         Ok(name)
     }
 
@@ -262,7 +278,10 @@ impl Node {
             None => Err(Error::ApplicationUnknown(name)),
             Some(ApplicationState::Running { .. }) => Err(Error::ApplicationRunning(name)),
             Some(ApplicationState::Loaded) => {
-                a.apps.remove(&name);
+                if let Some(e) = a.apps.remove(&name) {
+                    drop(a);
+                    announce(self, &e.spec, e.spec.mode, None);
+                }
                 Ok(())
             }
         }
@@ -291,18 +310,24 @@ impl Node {
             e.spec.clone()
         };
         let mode = mode.unwrap_or(spec.mode);
+        let options = SpawnOptions {
+            env: spec.env.0.clone(),
+            ..Default::default()
+        };
         let master = Master {
-            spec,
+            spec: spec.clone(),
             mode,
             members: Vec::new(),
             stopping: None,
         };
-        let pid = self.spawn(master, SpawnOptions::default())?;
+        let pid = self.spawn(master, options)?;
         let mut a = self.0.apps.lock();
         if let Some(e) = a.apps.get_mut(&name) {
             e.state = ApplicationState::Running { master: pid, mode };
         }
         a.started.push(name);
+        drop(a);
+        announce(self, &spec, mode, Some(RouteState::RUNNING));
         Ok(pid)
     }
 
@@ -314,7 +339,12 @@ impl Node {
             let a = self.0.apps.lock();
             let e = a.apps.get(&name).ok_or(Error::ApplicationUnknown(name))?;
             match e.state {
-                ApplicationState::Running { master, .. } => (master, e.spec.stop_timeout),
+                ApplicationState::Running { master, mode } => {
+                    let spec = e.spec.clone();
+                    drop(a);
+                    announce(self, &spec, mode, Some(RouteState::STOPPING));
+                    (master, spec.stop_timeout)
+                }
                 ApplicationState::Loaded => return Ok(()),
             }
         };
@@ -364,5 +394,37 @@ pub(crate) fn stop_all(node: &Node) {
         if node.application_stop(name).is_err() {
             node.0.apps.lock().started.retain(|n| *n != name);
         }
+    }
+}
+
+/// Tells the node's registrar (when it keeps application routes, as etcd's does) about an
+/// application's new state; `None`: unloaded. Only an enabled network announces (as Go);
+/// registrars that do not keep application routes decline, which is not an error here.
+fn announce(node: &Node, spec: &ApplicationSpec, mode: ApplicationMode, state: Option<RouteState>) {
+    let Some(net) = node.0.network.get() else {
+        return;
+    };
+    if net.mode() != crate::NetworkMode::Enabled {
+        return;
+    }
+    let Some(registrar) = net.registrar() else {
+        return;
+    };
+    let r = match state {
+        Some(state) => registrar.register_application_route(ApplicationRoute {
+            node: node.name(),
+            name: spec.name,
+            weight: spec.weight,
+            mode: WireMode(match mode {
+                ApplicationMode::Temporary => 1,
+                ApplicationMode::Transient => 2,
+                ApplicationMode::Permanent => 3,
+            }),
+            state,
+        }),
+        None => registrar.unregister_application_route(spec.name),
+    };
+    if let Err(e) = r {
+        tracing::debug!(app = %spec.name, error = %e, "application route not announced");
     }
 }

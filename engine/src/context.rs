@@ -16,7 +16,7 @@ use ergo_edf::{Alias, Atom, Event, Pid, Ref};
 use ergo_proto::connection::RemoteTarget;
 
 use crate::process::{
-    Envelope, ExitVia, Kind, MonitorKind, ProcCell, ProcessState, FLAG_TRAP_EXIT,
+    Envelope, ExitVia, Kind, MonitorKind, ProcCell, ProcessState, FLAG_IMPORTANT, FLAG_TRAP_EXIT,
 };
 use crate::shard::{ShardCore, TimerAction, TimerRef};
 use crate::{
@@ -212,14 +212,29 @@ impl Context {
         self.call_timeout(to, request, DEFAULT_CALL_TIMEOUT).await
     }
 
-    /// [`Context::call`] with an explicit timeout.
+    /// [`Context::call`] with an explicit timeout. The request goes with this process's send
+    /// priority ([`Context::set_send_priority`]) and, to another node, with important delivery
+    /// when [`Context::set_important_delivery`] is on (as Go's `CallWithTimeout`).
     pub async fn call_timeout<T: Any + Send>(
         &mut self,
         to: impl Into<Target>,
         request: T,
         timeout: Duration,
     ) -> Result<Message, Error> {
-        let to = to.into();
+        let (prio, important) = (self.cell.priority(), self.cell.flag(FLAG_IMPORTANT));
+        self.call_with(to.into(), Message::new(request), prio, important, timeout)
+            .await
+    }
+
+    /// Sends a request (plain or important) with `prio` and waits for its response.
+    pub(crate) async fn call_with(
+        &mut self,
+        to: Target,
+        request: Message,
+        prio: Priority,
+        important: bool,
+        timeout: Duration,
+    ) -> Result<Message, Error> {
         if to == Target::Pid(self.pid()) {
             return Err(Error::Invalid("a process cannot call itself"));
         }
@@ -229,15 +244,32 @@ impl Context {
             e.awaiting = Some(r);
             e.reply = None;
         }
+        let b = Box::new((r, request));
         let env = Envelope {
             from: self.pid(),
-            kind: Kind::Request(Box::new((r, Message::new(request)))),
+            kind: if important {
+                Kind::ImportantRequest(b)
+            } else {
+                Kind::Request(b)
+            },
         };
-        if let Err(e) = self.shard.send_env(to, env, Priority::Normal) {
+        // Calls to other nodes are timed for the network-call latency histogram.
+        let remote = match to {
+            Target::Pid(p) => p.node != self.shard.name,
+            Target::ProcessId(p) => p.node != self.shard.name,
+            Target::Alias(a) => a.node != self.shard.name,
+            Target::Name(_) => false,
+        };
+        let started = remote.then(std::time::Instant::now);
+        if let Err(e) = self.shard.send_env(to, env, prio) {
             self.cell.ext().awaiting = None;
             return Err(e.into());
         }
-        self.wait_reply(r, timeout).await
+        let res = self.wait_reply(r, timeout).await;
+        if let Some(t) = started {
+            self.shard.counters.net_call(t.elapsed());
+        }
+        res
     }
 
     /// Waits for the response to `r` (already set as awaited), at most `timeout`.
@@ -259,8 +291,8 @@ impl Context {
     /// Sends with important delivery: returns once the target's node confirms that the message
     /// is in the target's mailbox, or with the reason it is not (unknown process, mailbox full,
     /// ...), or [`Error::Timeout`] after `timeout` (Go: 5 s). Needs the peer to announce
-    /// important delivery (else [`Error::Network`]). Local targets answer at once, as a plain
-    /// send would.
+    /// important delivery (else [`Error::Network`]). A target on this node confirms from its own
+    /// shard, so a full bounded mailbox on another shard is reported too.
     pub async fn send_important<T: Any + Send>(
         &mut self,
         to: impl Into<Target>,
@@ -275,7 +307,9 @@ impl Context {
             Target::Name(_) => self.shard.node.name,
         };
         if node == self.shard.node.name {
-            return self.send(to, message);
+            return self
+                .send_confirmed(to, Message::new(message), timeout)
+                .await;
         }
         if let Some(c) = self.shard.node.network.get().and_then(|n| n.conn(node)) {
             use ergo_proto::gen::NetworkFlags;
@@ -310,6 +344,36 @@ impl Context {
         if let Err(e) = self.shard.send_env(to, env, prio) {
             self.cell.ext().awaiting = None;
             return Err(e.into());
+        }
+        self.wait_reply(r, timeout).await.map(|_| ())
+    }
+
+    /// A local send whose outcome the recipient's shard confirms (see `confirm.rs`).
+    async fn send_confirmed(
+        &mut self,
+        to: Target,
+        message: Message,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let r = self.make_ref();
+        {
+            let mut e = self.cell.ext();
+            e.awaiting = Some(r);
+            e.reply = None;
+        }
+        let me = self.pid();
+        let (c, once) =
+            crate::confirm::Confirm::new(message, crate::confirm::AckTo::Local { to: me, r });
+        let env = Envelope {
+            from: me,
+            kind: Kind::Confirm(c),
+        };
+        let prio = self.cell.priority();
+        if let Err(e) = self.shard.send_env(to, env, prio) {
+            if !once.done() {
+                self.cell.ext().awaiting = None;
+                return Err(e.into());
+            }
         }
         self.wait_reply(r, timeout).await.map(|_| ())
     }
@@ -451,8 +515,9 @@ impl Context {
         let _ = self.shard.send_pid(to, env, Priority::Max);
     }
 
-    /// Sends an exit signal to `to`. The target terminates with `reason` unless it traps exits
-    /// (then it gets `MessageExitPid`); [`Reason::Kill`] cannot be trapped.
+    /// Sends an exit signal to `to`. The target terminates with `reason` (running its
+    /// `terminate`) unless it traps exits (then it gets `MessageExitPid`), whatever the reason,
+    /// [`Reason::Kill`] included, as in Go. A process never traps an exit signal from its parent.
     pub fn send_exit(&mut self, to: Pid, reason: Reason) -> Result<(), Error> {
         let env = Envelope {
             from: self.pid(),
@@ -461,9 +526,21 @@ impl Context {
         Ok(self.shard.send_pid(to, env, Priority::Max)?)
     }
 
-    /// Kills `to` (exit signal `kill`: immediate, not trappable, `terminate` is not called).
+    /// Kills `to`, as Go's `node.Kill`: it terminates with reason `kill` at once (after the
+    /// handler it is in, if any), even when it traps exits; its `terminate` runs with `kill`. Its
+    /// links and monitors get an ordinary exit signal / down message with reason `kill`, which
+    /// they may trap: a kill does not spread.
+    /// A process on another node gets an exit signal with reason `kill` instead (Go has no
+    /// remote kill), which it may trap.
     pub fn kill(&mut self, to: Pid) -> Result<(), Error> {
-        self.send_exit(to, Reason::Kill)
+        if to.node != self.shard.node.name {
+            return self.send_exit(to, Reason::Kill);
+        }
+        let env = Envelope {
+            from: self.pid(),
+            kind: Kind::Kill,
+        };
+        Ok(self.shard.send_pid(to, env, Priority::Max)?)
     }
 
     /// Turns exit signals into `MessageExit*` messages (on) or termination (off).
@@ -480,6 +557,7 @@ impl Context {
 
     /// Spawns a child on this shard. Its `init` runs before this returns.
     pub fn spawn<A: Actor>(&mut self, actor: A, options: SpawnOptions) -> Result<Pid, Error> {
+        let options = crate::env::inherit(self, options);
         self.shard.spawn(actor, options, Some(self.pid()))
     }
 
@@ -495,6 +573,7 @@ impl Context {
         if shard == self.shard.index {
             return self.spawn(actor, options);
         }
+        let options = crate::env::inherit(self, options);
         let remote = self
             .shard
             .node
@@ -651,26 +730,6 @@ impl Context {
             .as_ref()
             .map(|e| e.aliases.clone())
             .unwrap_or_default()
-    }
-
-    /// An environment variable (from `SpawnOptions::env` or [`Context::set_env`]), if it is a `T`.
-    pub fn env<T: Any + Send + Sync>(&self, name: impl Into<Atom>) -> Option<Arc<T>> {
-        let name = name.into();
-        let e = self.cell.ext.borrow();
-        let v = e
-            .as_ref()?
-            .env
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == name)?
-            .1
-            .clone();
-        v.downcast::<T>().ok()
-    }
-
-    /// Sets an environment variable of this process.
-    pub fn set_env(&mut self, name: impl Into<Atom>, value: impl Any + Send + Sync) {
-        self.cell.ext().env.push((name.into(), Arc::new(value)));
     }
 
     // ---- links and monitors ------------------------------------------------------------------

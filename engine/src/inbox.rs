@@ -49,6 +49,11 @@ impl<T> Inbox<T> {
         self.queue.pop()
     }
 
+    /// Batches waiting to be popped (a metrics gauge; it may be stale when read).
+    pub(crate) fn len(&self) -> usize {
+        self.queue.len()
+    }
+
     /// The consumer found nothing to do and wants to park. Returns `true` if it may park: no
     /// batch was published since it last called [`Inbox::awake`].
     pub(crate) fn prepare_sleep(&self) -> bool {

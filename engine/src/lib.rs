@@ -44,7 +44,11 @@ pub use ergo_proto as proto;
 
 mod actor;
 pub mod application;
+mod blocking;
+mod confirm;
 mod context;
+mod context_calls;
+mod env;
 mod event;
 mod inbox;
 pub mod inspect;
@@ -52,6 +56,8 @@ mod log;
 mod message;
 mod net;
 mod node;
+mod node_api;
+pub mod ops;
 mod options;
 pub mod pool;
 mod process;
@@ -65,14 +71,17 @@ mod target;
 
 pub use actor::{Actor, HandleResult};
 pub use application::{ApplicationInfo, ApplicationMode, ApplicationSpec, ApplicationState};
+pub use blocking::{BlockingOptions, BlockingTask};
 pub use context::{Context, DEFAULT_CALL_TIMEOUT};
+pub use env::{env_name, EnvValue, EnvVars};
 pub use ergo_edf::{Alias, Atom, Event, Pid, ProcessId, Ref};
 pub use event::EventOptions;
 pub use log::{LogLevel, MessageLog};
 pub use message::{
-    Message, MessageDownAlias, MessageDownEvent, MessageDownPid, MessageDownProcessId,
-    MessageEvent, MessageEventStart, MessageEventStop, MessageExitAlias, MessageExitEvent,
-    MessageExitPid, MessageExitProcessId, MessageFallback, MessageOptions, Priority,
+    Message, MessageDownAlias, MessageDownEvent, MessageDownNode, MessageDownPid,
+    MessageDownProcessId, MessageEvent, MessageEventStart, MessageEventStop, MessageExitAlias,
+    MessageExitEvent, MessageExitNode, MessageExitPid, MessageExitProcessId, MessageFallback,
+    MessageOptions, Priority,
 };
 pub use net::api::{Network, RemoteNode, RemoteNodeInfo, DEFAULT_REQUEST_TIMEOUT};
 pub use net::tls::{
@@ -80,6 +89,11 @@ pub use net::tls::{
 };
 pub use net::{AcceptorOptions, NetworkMode, NetworkOptions, StaticRoute};
 pub use node::{rss_bytes, Node, NodeInfo, NodeOptions, ProcessInfo, ShardInfo};
+pub use node_api::framework_version;
+pub use ops::counters::{Histogram, ShardMetrics};
+pub use ops::health::{HealthReport, Probe};
+pub use ops::snapshot::{ConnectionMetrics, NodeMetrics};
+pub use ops::OpsOptions;
 pub use options::{Compression, CompressionKind, Fallback, SpawnOptions};
 pub use pool::Pool;
 pub use process::ProcessState;

@@ -305,6 +305,21 @@ pub struct MessageExitEvent {
     pub reason: Reason,
 }
 
+/// Exit signal from a link to a node (`Context::link_node`): the connection to it went down.
+/// A process that does not trap exits terminates with reason `no connection` instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageExitNode {
+    /// The node.
+    pub name: ergo_edf::Atom,
+}
+
+/// A monitored node went down (`Context::monitor_node`): the connection to it is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageDownNode {
+    /// The node.
+    pub name: ergo_edf::Atom,
+}
+
 /// A monitored process terminated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageDownPid {

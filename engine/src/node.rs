@@ -37,6 +37,19 @@ pub struct NodeOptions {
     pub log_level: crate::LogLevel,
     /// Networking (`None`: this node talks to no other node).
     pub network: Option<crate::net::NetworkOptions>,
+    /// Bounds of the blocking pool ([`crate::Context::spawn_blocking`]).
+    pub blocking: crate::BlockingOptions,
+    /// Extra shards, after the `shards` ones, that no default placement uses (neither
+    /// `Node::spawn`'s round robin nor network links) and that are never pinned: the place for a
+    /// process that must block its thread (a synchronous library, a long loop), which then stalls
+    /// only its own shard. Spawn there with `SpawnOptions::shard = Some(node.dedicated_shard(i))`
+    /// (see [`Node::dedicated_shard`]); its children stay there too.
+    pub dedicated_shards: usize,
+    /// Node environment variables: every process sees them (under its own and its
+    /// parent's, see [`crate::EnvVars`]).
+    pub env: crate::EnvVars,
+    /// Metrics and health probes over HTTP (off unless `ops.listen` is set).
+    pub ops: crate::OpsOptions,
 }
 
 impl Default for NodeOptions {
@@ -48,6 +61,10 @@ impl Default for NodeOptions {
             stop_timeout: Duration::from_secs(5),
             log_level: crate::LogLevel::Info,
             network: None,
+            blocking: crate::BlockingOptions::default(),
+            dedicated_shards: 0,
+            env: crate::EnvVars::default(),
+            ops: crate::OpsOptions::default(),
         }
     }
 }
@@ -147,6 +164,9 @@ pub(crate) struct NodeShared {
     pub(crate) creation: i64,
     pub(crate) started: Instant,
     pub(crate) shards: Vec<Arc<ShardRemote>>,
+    /// Shards `0..placed` take default placements; the rest are dedicated shards.
+    pub(crate) placed: usize,
+    pub(crate) blocking: crate::blocking::BlockingPool,
     names: RwLock<AtomMap<Pid>>,
     pub(crate) events: Events,
     external: Mutex<HashMap<Ref, ReplySender>>,
@@ -160,6 +180,14 @@ pub(crate) struct NodeShared {
     threads: Mutex<Vec<JoinHandle<()>>>,
     pub(crate) apps: crate::application::Apps,
     pub(crate) network: std::sync::OnceLock<Arc<crate::net::Network>>,
+    /// Node environment variables.
+    pub(crate) env: crate::env::NodeEnv,
+    /// Required applications and user checks of the health probes.
+    pub(crate) health: crate::ops::health::Health,
+    /// The metrics/health HTTP listener, if one runs.
+    ops_server: Mutex<Option<crate::ops::Server>>,
+    /// Set (and signalled) once the shards have stopped (`Node::wait`).
+    stopped: (Mutex<bool>, std::sync::Condvar),
 }
 
 impl NodeShared {
@@ -321,6 +349,8 @@ impl Node {
         } else {
             options.shards
         };
+        let placed = n;
+        let n = n + options.dedicated_shards;
         if n > 1024 {
             return Err(Error::Invalid("at most 1024 shards"));
         }
@@ -337,6 +367,8 @@ impl Node {
             creation,
             started: Instant::now(),
             shards,
+            placed,
+            blocking: crate::blocking::BlockingPool::new(options.blocking.clone()),
             names: RwLock::new(AtomMap::default()),
             events: Events::default(),
             external: Mutex::new(HashMap::new()),
@@ -349,12 +381,16 @@ impl Node {
             threads: Mutex::new(Vec::new()),
             apps: Default::default(),
             network: std::sync::OnceLock::new(),
+            env: crate::env::NodeEnv::new(options.env.clone()),
+            health: crate::ops::health::Health::new(options.ops.required_applications.clone()),
+            ops_server: Mutex::new(None),
+            stopped: (Mutex::new(false), std::sync::Condvar::new()),
         });
         let node = Node(shared.clone());
         for i in 0..n {
             let (tx, rx) = sync_channel(1);
             let s = shared.clone();
-            let pin = options.pin.then_some((options.first_core + i) % cores);
+            let pin = (options.pin && i < placed).then_some((options.first_core + i) % cores);
             let h = std::thread::Builder::new()
                 .name(format!("ergo-shard-{i}"))
                 .spawn(move || shard::shard_main(s, i, pin, tx))?;
@@ -386,8 +422,77 @@ impl Node {
                 }
             }
         }
+        if options.ops.listen.is_some() {
+            match crate::ops::Server::start(&node, &options.ops) {
+                Ok(server) => {
+                    *node.0.ops_server.lock().unwrap_or_else(|p| p.into_inner()) = Some(server);
+                }
+                Err(e) => {
+                    node.shutdown_threads();
+                    return Err(e);
+                }
+            }
+        }
         tracing::info!(node = %name, shards = n, creation, "node started");
         Ok(node)
+    }
+
+    /// Where the metrics/health HTTP listener listens (`None`: it does not run).
+    pub fn ops_address(&self) -> Option<std::net::SocketAddr> {
+        self.0
+            .ops_server
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|s| s.addr())
+    }
+
+    /// Blocks until the node has stopped (by [`Node::stop`], [`Node::stop_force`], or a
+    /// permanent application that ended).
+    pub fn wait(&self) {
+        let (m, cv) = &self.0.stopped;
+        let mut done = m.lock().unwrap_or_else(|p| p.into_inner());
+        while !*done {
+            done = cv.wait(done).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// [`Node::wait`] for at most `timeout`; whether the node has stopped.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        let (m, cv) = &self.0.stopped;
+        let deadline = Instant::now() + timeout;
+        let mut done = m.lock().unwrap_or_else(|p| p.into_inner());
+        while !*done {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            done = cv
+                .wait_timeout(done, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        true
+    }
+
+    /// Stops the node without waiting for processes to finish: applications are not asked
+    /// to stop, every process is killed (reason `kill`, its `terminate` is not called), then
+    /// the shards stop. For when [`Node::stop`] did not finish in time.
+    pub fn stop_force(&self) {
+        self.0.stopping.store(true, Ordering::Release);
+        for i in 0..self.0.shards.len() {
+            let _ = self.run_on_within(i, Some(Duration::from_secs(1)), |core| {
+                let cells: Vec<_> = core.procs.borrow().values().cloned().collect();
+                for c in cells {
+                    c.ext().kill = Some(Reason::Kill);
+                    c.set_flag(FLAG_KILLED, true);
+                    c.wake(&core.run_queue);
+                }
+            });
+        }
+        self.wait_processes(Instant::now() + Duration::from_secs(1));
+        self.shutdown_threads();
+        tracing::warn!(node = %self.0.name, "node stopped by force");
     }
 
     /// Where this node's first acceptor listens (`None` without networking, in the hidden and
@@ -531,7 +636,7 @@ impl Node {
         let shard = match options.shard {
             Some(s) if s < n => s,
             Some(_) => return Err(Error::Invalid("no such shard")),
-            None => self.0.rr.fetch_add(1, Ordering::Relaxed) % n,
+            None => self.0.rr.fetch_add(1, Ordering::Relaxed) % self.0.placed,
         };
         self.run_on(shard, move |core| core.spawn(actor, options, None))?
     }
@@ -578,7 +683,7 @@ impl Node {
             // made from outside the node, so they stay in order. A call that cannot leave fails
             // at once instead of waiting for its timeout.
             let reply_to = match &env.kind {
-                Kind::Request(b) => Some((env.from, b.0)),
+                Kind::Request(b) | Kind::ImportantRequest(b) => Some((env.from, b.0)),
                 _ => None,
             };
             s.shards[0].publish(vec![Item::Run(Box::new(move |core: &Rc<ShardCore>| {
@@ -686,6 +791,17 @@ impl Node {
         })
     }
 
+    /// A reference unique on this node (Go's `node.MakeRef`), made from any thread.
+    pub fn make_ref(&self) -> Ref {
+        let s = &self.0;
+        let seq = s.ext_ref.fetch_add(1, Ordering::Relaxed);
+        Ref {
+            node: s.name,
+            creation: s.creation,
+            id: [seq, u64::MAX, s.creation as u64],
+        }
+    }
+
     /// Makes a fresh ref, lets `send` send something whose answer comes back as a response
     /// to the node's external PID under that ref, and waits for it up to `timeout`.
     pub(crate) fn external_request(
@@ -694,12 +810,7 @@ impl Node {
         send: impl FnOnce(&Node, Pid, Ref) -> Result<(), Error>,
     ) -> Result<Message, Error> {
         let s = &self.0;
-        let seq = s.ext_ref.fetch_add(1, Ordering::Relaxed);
-        let r = Ref {
-            node: s.name,
-            creation: s.creation,
-            id: [seq, u64::MAX, s.creation as u64],
-        };
+        let r = self.make_ref();
         let (tx, rx) = sync_channel(1);
         s.external
             .lock()
@@ -733,9 +844,19 @@ impl Node {
         self.route(Target::Pid(pid), env, Priority::Max)
     }
 
-    /// Kills `pid` (not trappable; `terminate` is not called).
+    /// Kills `pid`, as Go's `node.Kill`: it terminates with reason `kill` even when it traps
+    /// exits, and its `terminate` runs with `kill`; its links and monitors get an ordinary,
+    /// trappable exit signal / down message with reason `kill` (a kill does not spread). A process
+    /// on another node gets an exit signal with reason `kill` (Go has no remote kill).
     pub fn kill(&self, pid: Pid) -> Result<(), Error> {
-        self.send_exit(pid, Reason::Kill)
+        if pid.node != self.0.name {
+            return self.send_exit(pid, Reason::Kill);
+        }
+        let env = Envelope {
+            from: self.0.node_pid(),
+            kind: Kind::Kill,
+        };
+        self.route(Target::Pid(pid), env, Priority::Max)
     }
 
     /// Asks the process for its `handle_inspect` figures.
@@ -867,6 +988,7 @@ impl Node {
 
     fn shutdown_threads(&self) {
         self.0.stopping.store(true, Ordering::Release);
+        self.0.blocking.close();
         if let Some(net) = self.0.network.get() {
             net.stop();
         }
@@ -886,6 +1008,16 @@ impl Node {
                 tracing::error!(node = %self.0.name, "a shard did not stop in time (a handler that never returns?); leaving it");
             }
         }
+        let server = self
+            .0
+            .ops_server
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        drop(server);
+        let (m, cv) = &self.0.stopped;
+        *m.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        cv.notify_all();
     }
 }
 

@@ -44,6 +44,8 @@ pub(crate) enum ExitVia {
     ProcessId(ProcessId),
     Alias(Alias),
     Event(Event),
+    /// A link to a whole node (`Context::link_node`): its connection went down.
+    Node(Atom),
 }
 
 /// What a monitor watches (decides which `MessageDown*` the watcher gets).
@@ -58,8 +60,14 @@ pub(crate) enum MonitorKind {
 pub(crate) enum Kind {
     Message(Message),
     Request(Box<(Ref, Message)>),
+    /// A call with important delivery (Go's `CallImportant`): a peer answers at once with the
+    /// reason when it cannot deliver it; on this node it is a plain `Request`.
+    ImportantRequest(Box<(Ref, Message)>),
     Response(Box<(Ref, Result<Message, Error>)>),
     Exit(Box<(Reason, ExitVia)>),
+    /// `Node::kill` / `Context::kill`: terminates the target at once with reason `kill`, whether
+    /// it traps exits or not (an exit *signal* whose reason is `kill` is an ordinary `Exit`).
+    Kill,
     /// A prebuilt `MessageDown*` (or other framework message) for `handle_message`.
     System(Message),
     /// A `MessageLog` for a logger process (goes to the Log queue).
@@ -73,6 +81,9 @@ pub(crate) enum Kind {
     RemoteWatch(Box<crate::net::remote::RemoteWatch>),
     /// A message sent with important delivery to another node (the ref the ack answers).
     Important(Box<(Ref, Message)>),
+    /// A message whose sender waits for the outcome of its delivery (see `confirm.rs`); the
+    /// recipient's shard pushes it as a plain message and acknowledges.
+    Confirm(Box<crate::confirm::Confirm>),
     Inspect(Box<dyn FnOnce(std::collections::BTreeMap<String, String>) + Send>),
 }
 
@@ -128,9 +139,14 @@ impl Mailbox {
         [self.main.len(), o(SYSTEM), o(URGENT), o(LOG)]
     }
 
+    /// Envelopes waiting in the queue that `prio` fills.
     #[inline]
-    pub(crate) fn main_len(&self) -> usize {
-        self.main.len()
+    pub(crate) fn queue_len(&self, prio: Priority) -> usize {
+        match prio {
+            Priority::Normal => self.main.len(),
+            Priority::High => self.other.as_ref().map_or(0, |o| o[SYSTEM].len()),
+            Priority::Max => self.other.as_ref().map_or(0, |o| o[URGENT].len()),
+        }
     }
 
     /// Urgent, then System, then Main, then Log.
@@ -195,12 +211,16 @@ pub(crate) struct ProcExt {
     pub(crate) application: Option<Atom>,
     /// Main-queue limit of a bounded mailbox (`FLAG_BOUNDED`).
     pub(crate) limit: u32,
+    /// Peers this process links to or monitors as whole nodes (`Context::link_node`).
+    pub(crate) node_watches: Vec<Atom>,
 }
 
 pub(crate) const FLAG_TRAP_EXIT: u8 = 1;
 pub(crate) const FLAG_KILLED: u8 = 2;
-/// The Main queue is bounded (the limit is in `ProcExt::limit`).
+/// The mailbox is bounded (the limit is in `ProcExt::limit`).
 pub(crate) const FLAG_BOUNDED: u8 = 4;
+/// Calls made by this process use important delivery (`Context::set_important_delivery`).
+pub(crate) const FLAG_IMPORTANT: u8 = 8;
 
 /// The shard-local record of one process.
 pub(crate) struct ProcCell {
@@ -454,14 +474,20 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
             Kind::Important(b) => guard(&cell, actor.handle_message(&mut ctx, from, b.1)).await,
             // Calls and events run boxed, so that their (larger) futures do not grow every
             // idle process's task.
-            Kind::Request(b) => {
+            Kind::Request(b) | Kind::ImportantRequest(b) => {
                 let fut: Pin<Box<dyn Future<Output = HandleResult> + '_>> =
                     Box::pin(handle_request(&mut actor, &mut ctx, &cell, from, b));
                 fut.await
             }
             Kind::Exit(b) => {
                 let (reason, via) = *b;
-                if cell.flag(FLAG_TRAP_EXIT) && reason != Reason::Kill {
+                // As Go: a trapping process turns exit signals into messages, whatever their
+                // reason (`kill` included), except an exit signal from its own parent.
+                let from_parent = matches!(via, ExitVia::Pid)
+                    && from.node == shard.node.name
+                    && cell.parent.get() != 0
+                    && from.id == cell.parent.get();
+                if cell.flag(FLAG_TRAP_EXIT) && !from_parent {
                     let m = match via {
                         ExitVia::Pid => Message::new(MessageExitPid { pid: from, reason }),
                         ExitVia::ProcessId(process_id) => {
@@ -469,6 +495,7 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
                         }
                         ExitVia::Alias(alias) => Message::new(MessageExitAlias { alias, reason }),
                         ExitVia::Event(event) => Message::new(MessageExitEvent { event, reason }),
+                        ExitVia::Node(name) => Message::new(crate::MessageExitNode { name }),
                     };
                     guard(&cell, actor.handle_message(&mut ctx, from, m)).await
                 } else {
@@ -496,7 +523,9 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
             | Kind::Unlink
             | Kind::Monitor(_)
             | Kind::Demonitor(_)
-            | Kind::RemoteWatch(_) => Ok(()),
+            | Kind::RemoteWatch(_)
+            | Kind::Confirm(_)
+            | Kind::Kill => Ok(()),
         };
         let sent = shard.routed.get() - routed;
         cell.stats.sent(sent);
@@ -515,9 +544,8 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
             budget = BATCH;
         }
     };
-    if reason != Reason::Kill
-        && catch_unwind(AssertUnwindSafe(|| actor.terminate(&mut ctx, &reason))).is_err()
-    {
+    // `terminate` runs on every way out, a kill included (Go calls it with `kill` too).
+    if catch_unwind(AssertUnwindSafe(|| actor.terminate(&mut ctx, &reason))).is_err() {
         tracing::error!(process = cell.id, "terminate panicked");
     }
     drop(actor);

@@ -114,6 +114,19 @@ pub enum Error {
     /// The operating system refused something (io_uring, eventfd, threads).
     #[error("system error: {0}")]
     Os(String),
+    /// The process already links to or monitors that target (Go's `ErrTargetExist`).
+    #[error("target already exists")]
+    TargetExists,
+    /// The process does not link to or monitor that target (Go's `ErrTargetUnknown`).
+    #[error("unknown target")]
+    TargetUnknown,
+    /// The blocking pool has as many jobs waiting as its bound allows
+    /// ([`crate::BlockingOptions::queue`]).
+    #[error("blocking pool is full")]
+    BlockingPoolFull,
+    /// A job on the blocking pool panicked (the panic's message).
+    #[error("blocking job panicked: {0}")]
+    BlockingPanicked(String),
 }
 
 impl From<std::io::Error> for Error {

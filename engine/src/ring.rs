@@ -104,8 +104,10 @@ impl Ring {
         &mut self.ring
     }
 
-    /// Parks until the eventfd is written or `timeout` passes (`None`: no timeout).
-    pub(crate) fn park(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+    /// Parks until the eventfd is written or `timeout` passes (`None`: no timeout). Returns
+    /// the submission entries it handed to the kernel and the completions it reaped.
+    pub(crate) fn park(&mut self, timeout: Option<Duration>) -> io::Result<(usize, usize)> {
+        let sqes = self.ring.submission().len() + usize::from(!self.read_pending);
         if !self.read_pending {
             let e = opcode::Read::new(
                 types::Fd(self.eventfd),
@@ -141,9 +143,42 @@ impl Ring {
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
             Err(e) => return Err(e),
         }
-        self.reap();
-        Ok(())
+        Ok((sqes, self.reap()))
     }
+}
+
+/// Why a ring could not be set up, in words an operator can act on (the error of
+/// `Node::start` when `io_uring_setup` fails).
+pub(crate) fn explain_setup_error(e: &io::Error) -> String {
+    let disabled = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
+        .ok()
+        .and_then(|s| s.trim().parse::<u8>().ok());
+    let cause = match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => match disabled {
+            Some(2) => "io_uring is disabled on this host (sysctl kernel.io_uring_disabled = 2)"
+                .to_string(),
+            Some(1) => "io_uring is limited to the group in kernel.io_uring_group \
+                        (sysctl kernel.io_uring_disabled = 1) and this process is not in it"
+                .to_string(),
+            _ => "io_uring is not permitted to this process (a seccomp profile, e.g. a \
+                  container runtime's default one, or an LSM blocks io_uring_setup)"
+                .to_string(),
+        },
+        Some(libc::ENOSYS) => {
+            "this kernel has no io_uring (Linux 5.11 or later is required), or a seccomp \
+             profile hides it (ENOSYS)"
+                .to_string()
+        }
+        Some(libc::ENOMEM) => "the kernel could not allocate the ring: raise the locked-memory \
+                               limit (ulimit -l, LimitMEMLOCK=) or free memory"
+            .to_string(),
+        Some(libc::EMFILE) | Some(libc::ENFILE) => {
+            "out of file descriptors (raise ulimit -n, LimitNOFILE=)".to_string()
+        }
+        _ if e.kind() == io::ErrorKind::Unsupported => e.to_string(),
+        _ => "io_uring_setup failed".to_string(),
+    };
+    format!("cannot start a shard's io_uring: {cause} ({e})")
 }
 
 impl Drop for Ring {
@@ -159,6 +194,20 @@ impl Drop for Ring {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn setup_errors_name_their_cause() {
+        let eperm = explain_setup_error(&io::Error::from_raw_os_error(libc::EPERM));
+        assert!(
+            eperm.contains("io_uring") && eperm.contains("not permitted")
+                || eperm.contains("disabled"),
+            "{eperm}"
+        );
+        let enosys = explain_setup_error(&io::Error::from_raw_os_error(libc::ENOSYS));
+        assert!(enosys.contains("5.11"), "{enosys}");
+        let enomem = explain_setup_error(&io::Error::from_raw_os_error(libc::ENOMEM));
+        assert!(enomem.contains("locked-memory"), "{enomem}");
+    }
 
     #[test]
     fn park_returns_on_timeout() {

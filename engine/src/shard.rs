@@ -107,6 +107,8 @@ pub(crate) struct ShardRemote {
     pub(crate) closed: AtomicBool,
     pub(crate) processes: AtomicUsize,
     pub(crate) spawned: AtomicUsize,
+    /// Times another thread woke this shard (counted next to the eventfd write it costs).
+    pub(crate) wakeups: std::sync::atomic::AtomicU64,
 }
 
 impl ShardRemote {
@@ -118,12 +120,14 @@ impl ShardRemote {
             closed: AtomicBool::new(false),
             processes: AtomicUsize::new(0),
             spawned: AtomicUsize::new(0),
+            wakeups: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
     /// Publishes one batch and wakes the shard if it sleeps.
     pub(crate) fn publish(&self, batch: Vec<Item>) {
         if self.inbox.publish(batch) {
+            self.wakeups.fetch_add(1, Ordering::Relaxed);
             self.waker.wake();
         }
     }
@@ -252,6 +256,13 @@ fn schedule(remote: &Arc<ShardRemote>, r: Runnable) {
     }
 }
 
+/// Whether the queue that `prio` fills is at the bound of a bounded mailbox.
+#[cold]
+fn mailbox_at_bound(cell: &ProcCell, prio: Priority) -> bool {
+    let lim = cell.ext.borrow().as_ref().map_or(0, |e| e.limit);
+    cell.mailbox.borrow().queue_len(prio) >= lim as usize
+}
+
 /// The shard-local core: process table, run queue, outbound batches, timers.
 pub(crate) struct ShardCore {
     pub(crate) index: usize,
@@ -292,6 +303,8 @@ pub(crate) struct ShardCore {
     pub(crate) net_conn_cache: RefCell<Option<(u64, ergo_edf::Atom, Arc<crate::net::Pool>)>>,
     /// Actor type names of this shard's processes (for inspection).
     pub(crate) behaviors: RefCell<crate::inspect::local::Behaviors>,
+    /// This shard's counters (plain cells; read on scrape, see [`crate::ops::counters`]).
+    pub(crate) counters: crate::ops::counters::ShardCounters,
 }
 
 impl ShardCore {
@@ -324,6 +337,7 @@ impl ShardCore {
             net_more: RefCell::new(Vec::new()),
             net_conn_cache: RefCell::new(None),
             behaviors: RefCell::new(Default::default()),
+            counters: Default::default(),
         }
     }
 
@@ -360,12 +374,14 @@ impl ShardCore {
             }
             Target::ProcessId(p) => {
                 if p.node != self.node.name {
+                    self.counters.sent(prio);
                     return self.send_remote(ergo_proto::connection::Target::Name(p), env, prio);
                 }
                 let pid = self.node.whereis(p.name).ok_or(Fail::NameUnknown(p.name))?;
                 self.send_pid(pid, env, prio)
             }
             Target::Alias(a) => {
+                self.counters.sent(prio);
                 if a.node != self.node.name {
                     return self.send_remote(ergo_proto::connection::Target::Alias(a), env, prio);
                 }
@@ -390,6 +406,7 @@ impl ShardCore {
     #[inline]
     pub(crate) fn send_pid(&self, pid: Pid, env: Envelope, prio: Priority) -> Result<(), Fail> {
         self.routed.set(self.routed.get() + 1);
+        self.counters.sent(prio);
         if pid.node != self.name {
             return self.send_remote(ergo_proto::connection::Target::Pid(pid), env, prio);
         }
@@ -490,19 +507,30 @@ impl ShardCore {
     #[inline]
     fn deliver_to(&self, cell: &Rc<ProcCell>, env: Envelope, prio: Priority) -> Result<(), Fail> {
         let env = if let Kind::Message(_) = env.kind {
-            if cell.flag(crate::process::FLAG_BOUNDED) && prio == Priority::Normal {
-                let lim = cell.ext.borrow().as_ref().map_or(0, |e| e.limit);
-                if cell.mailbox.borrow().main_len() >= lim as usize {
-                    return self.mailbox_full(cell, env);
-                }
+            // As Go: a bounded mailbox bounds each of its queues (Main, System, Urgent) with
+            // the same size; framework messages (exit signals, down messages) are never refused.
+            if cell.flag(crate::process::FLAG_BOUNDED) && mailbox_at_bound(cell, prio) {
+                return self.mailbox_full(cell, env);
             }
             env
+        } else if let Kind::Confirm(c) = env.kind {
+            if cell.flag(crate::process::FLAG_BOUNDED) && mailbox_at_bound(cell, prio) {
+                self.confirm(&c.ack, &c.once, Some(Fail::MailboxFull));
+                return Ok(());
+            }
+            let c = *c;
+            self.confirm(&c.ack, &c.once, None);
+            Envelope {
+                from: env.from,
+                kind: Kind::Message(c.message),
+            }
         } else {
             match self.deliver_special(cell, env) {
                 Some(env) => env,
                 None => return Ok(()),
             }
         };
+        self.counters.received(prio);
         cell.mailbox.borrow_mut().push(prio, env);
         if cell.state.get() == ProcessState::Sleep {
             cell.state.set(ProcessState::Running);
@@ -525,7 +553,7 @@ impl ShardCore {
                 self.control(cell, env);
                 None
             }
-            Kind::Exit(ref b) if b.0 == Reason::Kill => {
+            Kind::Kill => {
                 cell.ext().kill = Some(Reason::Kill);
                 cell.set_flag(FLAG_KILLED, true);
                 if cell.state.get() != ProcessState::Init {
@@ -564,6 +592,7 @@ impl ShardCore {
 
     fn mailbox_full(&self, cell: &ProcCell, env: Envelope) -> Result<(), Fail> {
         let fb = cell.ext.borrow().as_ref().and_then(|e| e.fallback);
+        self.counters.mailbox_full(fb.is_some());
         let Some((name, tag)) = fb else {
             return Err(Fail::MailboxFull);
         };
@@ -642,7 +671,7 @@ impl ShardCore {
     fn undeliverable_via(&self, target: Pid, env: Envelope) {
         let from = env.from;
         match env.kind {
-            Kind::Request(b) => {
+            Kind::Request(b) | Kind::ImportantRequest(b) => {
                 let r = b.0;
                 let env = Envelope {
                     from: target,
@@ -650,6 +679,7 @@ impl ShardCore {
                 };
                 let _ = self.send_pid(from, env, Priority::Max);
             }
+            Kind::Confirm(c) => self.confirm(&c.ack, &c.once, Some(Fail::ProcessUnknown)),
             Kind::Link(via) => {
                 let env = Envelope {
                     from: target,
@@ -724,7 +754,11 @@ impl ShardCore {
         if opts.fallback.is_some() || !opts.env.is_empty() {
             let mut e = cell.ext();
             e.fallback = opts.fallback.map(|f| (f.name, f.tag));
-            e.env = opts.env.clone();
+            e.env = opts
+                .env
+                .iter()
+                .map(|(n, v)| (crate::env::env_name(*n), v.clone()))
+                .collect();
         }
         self.procs.borrow_mut().insert(id, cell.clone());
         let mut ctx = Context::new(self.clone(), cell.clone());
@@ -781,6 +815,7 @@ impl ShardCore {
     pub(crate) fn finish(&self, cell: &ProcCell, pid: Pid, reason: Reason) {
         self.finish_inner(cell, pid, reason, true);
         self.remote.processes.fetch_sub(1, Ordering::Relaxed);
+        self.counters.terminated();
     }
 
     fn finish_inner(&self, cell: &ProcCell, pid: Pid, reason: Reason, started: bool) {
@@ -790,7 +825,7 @@ impl ShardCore {
         drop(cell.runnable.take());
         let pending = cell.mailbox.borrow_mut().drain_all();
         for env in pending {
-            if let Kind::Request(b) = env.kind {
+            if let Kind::Request(b) | Kind::ImportantRequest(b) = env.kind {
                 let r = b.0;
                 let e = Envelope {
                     from: pid,
@@ -834,6 +869,11 @@ impl ShardCore {
         }
         for ev in ext.events_subscribed {
             self.node.events.unsubscribe(self, ev, pid);
+        }
+        if !ext.node_watches.is_empty() {
+            if let Some(net) = self.node.network.get() {
+                net.node_watch.forget(pid, &ext.node_watches);
+            }
         }
         let _ = started;
     }
@@ -938,10 +978,14 @@ impl ShardCore {
     fn run_loop(self: &Rc<Self>, ring: &mut Ring) {
         let mut idle_since: Option<Instant> = None;
         loop {
-            let mut work = ring.reap() > 0;
+            self.counters.iteration();
+            let reaped = ring.reap();
+            self.counters.ring_completions(reaped);
+            let mut work = reaped > 0;
             work |= self.net_poll(ring);
             while let Some(batch) = self.remote.inbox.pop() {
                 work = true;
+                self.counters.inbox_batch(batch.len());
                 for item in batch {
                     self.handle_item(item);
                 }
@@ -978,10 +1022,17 @@ impl ShardCore {
                     Some(timeout.map_or(crate::net::PAUSE_POLL, |t| t.min(crate::net::PAUSE_POLL)));
             }
             if timeout != Some(Duration::ZERO) {
-                if let Err(e) = ring.park(timeout) {
-                    tracing::error!(shard = self.index, error = %e, "ring wait failed");
-                    std::thread::sleep(Duration::from_millis(1));
+                match ring.park(timeout) {
+                    Ok((sqes, reaped)) => {
+                        self.counters.ring_submit(sqes);
+                        self.counters.ring_completions(reaped);
+                    }
+                    Err(e) => {
+                        tracing::error!(shard = self.index, error = %e, "ring wait failed");
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
                 }
+                self.counters.parked(since);
             }
             self.remote.inbox.awake();
             idle_since = None;
@@ -1062,7 +1113,7 @@ pub(crate) fn shard_main(
     let mut ring = match Ring::new(&node.shards[index].waker) {
         Ok(r) => r,
         Err(e) => {
-            let _ = ready.send(Err(Error::Os(format!("io_uring: {e}"))));
+            let _ = ready.send(Err(Error::Os(crate::ring::explain_setup_error(&e))));
             return;
         }
     };

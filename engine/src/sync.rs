@@ -31,6 +31,10 @@ impl<T> BatchQueue<T> {
     pub(crate) fn pop(&self) -> Option<T> {
         self.0.pop()
     }
+    /// Batches waiting (for metrics; racy by nature).
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
 }
 
 #[cfg(loom)]
@@ -46,5 +50,8 @@ impl<T> BatchQueue<T> {
     }
     pub(crate) fn pop(&self) -> Option<T> {
         self.0.lock().expect("loom mutex").pop_front()
+    }
+    pub(crate) fn len(&self) -> usize {
+        self.0.lock().expect("loom mutex").len()
     }
 }

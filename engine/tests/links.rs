@@ -209,28 +209,124 @@ fn monitors_deliver_down_messages_by_pid_and_by_name() {
 }
 
 #[test]
-fn exit_signals_are_trapped_but_kill_is_not() {
-    let node = node("exit", 2);
-    let (killer, _krx) = agent(&node, false, 0);
-    let (t, trx) = agent(&node, true, 1);
-    node.send(killer, Cmd::Exit(t, Reason::custom("please")))
-        .unwrap();
+fn exit_signals_are_trapped_whatever_their_reason_and_node_kill_is_not() {
+    for shards in [(0, 0), (0, 1)] {
+        let node = node("exit", 2);
+        let (killer, _krx) = agent(&node, false, shards.0);
+        let (t, trx) = agent(&node, true, shards.1);
+        node.send(killer, Cmd::Exit(t, Reason::custom("please")))
+            .unwrap();
+        assert_eq!(
+            next_as::<MessageExitPid>(&trx).1,
+            MessageExitPid {
+                pid: killer,
+                reason: Reason::custom("please")
+            }
+        );
+        // As Go: an exit signal whose reason is `kill` is an ordinary exit signal, trapped.
+        node.send(killer, Cmd::Exit(t, Reason::Kill)).unwrap();
+        assert_eq!(
+            next_as::<MessageExitPid>(&trx).1,
+            MessageExitPid {
+                pid: killer,
+                reason: Reason::Kill
+            }
+        );
+        // Only a kill (Go's node.Kill) ends a trapping process; its terminate runs with `kill`.
+        node.kill(t).unwrap();
+        assert_eq!(terminated(&trx), Reason::Kill);
+        // Not trapping: an exit signal terminates with its reason, `kill` too, via terminate.
+        let (u, urx) = agent(&node, false, shards.1);
+        node.send(killer, Cmd::Exit(u, Reason::custom("go")))
+            .unwrap();
+        assert_eq!(terminated(&urx), Reason::custom("go"));
+        let (v, vrx) = agent(&node, false, shards.1);
+        node.send(killer, Cmd::Exit(v, Reason::Kill)).unwrap();
+        assert_eq!(terminated(&vrx), Reason::Kill);
+        node.stop();
+    }
+}
+
+#[test]
+fn a_kill_does_not_spread_through_links() {
+    let node = node("killspread", 2);
+    let (watcher, wrx) = agent(&node, true, 0);
+    let (t, trx) = agent(&node, false, 1);
+    node.send(watcher, Cmd::Link(t.into())).unwrap();
+    assert_eq!(next_as::<Result<(), Error>>(&wrx).1, Ok(()));
+    node.kill(t).unwrap();
+    assert_eq!(terminated(&trx), Reason::Kill);
+    // The trapping watcher (a supervisor, say) hears of it and lives on.
     assert_eq!(
-        next_as::<MessageExitPid>(&trx).1,
+        next_as::<MessageExitPid>(&wrx).1,
         MessageExitPid {
-            pid: killer,
-            reason: Reason::custom("please")
+            pid: t,
+            reason: Reason::Kill
         }
     );
-    node.send(killer, Cmd::Exit(t, Reason::Kill)).unwrap();
-    // Killed: terminate is not called, so the probe's channel just closes.
-    let r = trx.recv_timeout(WAIT);
-    assert!(r.is_err(), "a killed process runs no terminate, got {r:?}");
-    // Not trapping: a plain exit signal terminates with its reason.
-    let (u, urx) = agent(&node, false, 1);
-    node.send(killer, Cmd::Exit(u, Reason::custom("go")))
+    node.send(watcher, 5u8).unwrap();
+    assert_eq!(next_as::<u8>(&wrx).1, 5);
+    node.stop();
+}
+
+#[test]
+fn an_exit_signal_from_the_parent_is_never_trapped() {
+    let node = node("parentexit", 1);
+    struct Parent {
+        tx: std::sync::mpsc::Sender<Seen>,
+        child: Option<Pid>,
+        child_probe: Option<Probe>,
+    }
+    impl Actor for Parent {
+        fn init(&mut self, ctx: &mut Context) -> HandleResult {
+            let probe = self.child_probe.take().expect("one child");
+            let child = ctx
+                .spawn(
+                    probe,
+                    SpawnOptions {
+                        trap_exit: true,
+                        ..Default::default()
+                    },
+                )
+                .map_err(|e| Reason::custom(e.to_string()))?;
+            self.child = Some(child);
+            let _ = self.tx.send(Seen::Message(child, Message::new(child)));
+            Ok(())
+        }
+        async fn handle_message(&mut self, ctx: &mut Context, _f: Pid, m: Message) -> HandleResult {
+            if let Ok(r) = m.downcast::<Reason>() {
+                let child = self.child.expect("spawned in init");
+                ctx.send_exit(child, r)?;
+            }
+            Ok(())
+        }
+    }
+    let (probe, crx) = Probe::trapping();
+    let (tx, prx) = std::sync::mpsc::channel();
+    let parent = node
+        .spawn(
+            Parent {
+                tx,
+                child: None,
+                child_probe: Some(probe),
+            },
+            SpawnOptions::default(),
+        )
         .unwrap();
-    assert_eq!(terminated(&urx), Reason::custom("go"));
+    let (_, child) = next_as::<Pid>(&prx);
+    // The child traps exits, and still an exit signal from its parent terminates it.
+    let (other, _orx) = agent(&node, false, 0);
+    node.send(other, Cmd::Exit(child, Reason::custom("not parent")))
+        .unwrap();
+    assert_eq!(
+        next_as::<MessageExitPid>(&crx).1,
+        MessageExitPid {
+            pid: other,
+            reason: Reason::custom("not parent")
+        }
+    );
+    node.send(parent, Reason::custom("from parent")).unwrap();
+    assert_eq!(terminated(&crx), Reason::custom("from parent"));
     node.stop();
 }
 

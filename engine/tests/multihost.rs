@@ -39,7 +39,7 @@ fn start_on(host: &netns::Host, i: usize) -> Node {
         let r = h.enter().map_err(|e| e.to_string()).and_then(|()| {
             let mut net = NetworkOptions::new("lab-cookie");
             net.acceptors[0].listen = format!("{}:0", h.addr).parse().unwrap();
-            net.registrar = Some(RegistrarOptions::default());
+            net.registrar = Some(RegistrarOptions::default().into());
             net.user_timeout = Duration::from_secs(1);
             let node = Node::start(
                 &format!("n{i}@{}", h.addr),

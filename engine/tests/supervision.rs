@@ -165,6 +165,34 @@ fn one_for_one_restarts_only_the_failed_child() {
 }
 
 #[test]
+fn a_killed_child_is_restarted_and_its_supervisor_lives_on() {
+    let (tx, rx) = channel();
+    let s = spec(
+        SupervisorType::OneForOne,
+        RestartStrategy::Permanent,
+        5,
+        vec![child("a", &tx), child("b", &tx)],
+    );
+    let (node, w) = supervised("killchild", s);
+    let (_, a) = started(&rx);
+    let (_, b) = started(&rx);
+    let sup = node.whereis("sup").expect("the supervisor runs");
+    // Go's semantics: the kill ends the child (its terminate runs with `kill`); the supervisor
+    // traps the resulting exit signal like any other and restarts the child.
+    node.kill(a).unwrap();
+    assert_eq!(stopped(&rx), ("a".into(), Reason::Kill));
+    let (n, a2) = started(&rx);
+    assert_eq!(n, "a");
+    assert_eq!(children(&node), vec![("a".into(), a2), ("b".into(), b)]);
+    assert_eq!(node.whereis("sup"), Some(sup));
+    assert!(
+        w.try_recv().is_err(),
+        "the supervisor's parent heard nothing: it did not terminate"
+    );
+    node.stop();
+}
+
+#[test]
 fn all_for_one_stops_the_others_in_reverse_order_and_restarts_all() {
     let (tx, rx) = channel();
     let kids = vec![child("a", &tx), child("b", &tx), child("c", &tx)];

@@ -351,7 +351,7 @@ fn the_registrar_announces_tls_routes_and_the_dialer_follows_them() {
         tls: AcceptorTls::SelfSigned,
         ..AcceptorOptions::default()
     });
-    net.registrar = Some(ro.clone());
+    net.registrar = Some(ro.clone().into());
     let b = start("reg-b@localhost", net);
     let routes = ergo_engine::registrar::resolve(b.name(), port, WAIT).unwrap();
     let addrs = b.acceptor_addresses();
@@ -363,14 +363,14 @@ fn the_registrar_announces_tls_routes_and_the_dialer_follows_them() {
     // dials TLS because the route says so.
     let mut net = NetworkOptions::new("secret");
     net.acceptors[0].tls = AcceptorTls::SelfSigned;
-    net.registrar = Some(ro.clone());
+    net.registrar = Some(ro.clone().into());
     let c = start("reg-c@localhost", net);
     let routes = ergo_engine::registrar::resolve(c.name(), port, WAIT).unwrap();
     assert_eq!(routes.len(), 1);
     assert!(routes[0].tls);
     let mut net = NetworkOptions::new("secret");
     net.mode = NetworkMode::Hidden;
-    net.registrar = Some(ro);
+    net.registrar = Some(ro.into());
     let h = start("reg-h@localhost", net);
     let _ = echo(&c);
     assert_eq!(ping(&h, &c, "found").unwrap(), "pong:found");

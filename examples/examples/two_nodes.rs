@@ -134,7 +134,7 @@ impl Actor for Watcher {
 fn start(name: &str, flags: u64) -> Node {
     ergo_edf::ensure_registered::<Order>().expect("register Order");
     let mut net = NetworkOptions::new("cookie-123");
-    net.registrar = Some(RegistrarOptions::default());
+    net.registrar = Some(RegistrarOptions::default().into());
     net.flags = NetworkFlags(net.flags.0 | flags);
     Node::start(
         name,

@@ -37,6 +37,20 @@ pub struct CompressionLevel(pub isize);
 #[edf(name = "#ergo.services/ergo/gen/ApplicationMode")]
 pub struct ApplicationMode(pub isize);
 
+/// `gen.ApplicationState` (a registered int32): 1 loaded, 2 running, 3 stopping.
+#[derive(Edf, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[edf(name = "#ergo.services/ergo/gen/ApplicationState")]
+pub struct ApplicationState(pub i32);
+
+impl ApplicationState {
+    /// Loaded, not running.
+    pub const LOADED: ApplicationState = ApplicationState(1);
+    /// Running.
+    pub const RUNNING: ApplicationState = ApplicationState(2);
+    /// Stopping.
+    pub const STOPPING: ApplicationState = ApplicationState(3);
+}
+
 /// `gen.Version`.
 #[derive(Edf, Debug, Clone, PartialEq, Eq, Default)]
 #[edf(name = "#ergo.services/ergo/gen/Version")]
@@ -141,6 +155,23 @@ pub struct Route {
     pub handshake_version: Version,
     /// Must be ENP R1.
     pub proto_version: Version,
+}
+
+/// `gen.ApplicationRoute`: an application on a node, as registrars that support application
+/// routes keep it (the etcd registrar stores it under `routes/applications/{app}/{node}`).
+#[derive(Edf, Debug, Clone, PartialEq, Eq, Default)]
+#[edf(name = "#ergo.services/ergo/gen/ApplicationRoute")]
+pub struct ApplicationRoute {
+    /// The node running (or having loaded) it.
+    pub node: Atom,
+    /// The application's name.
+    pub name: Atom,
+    /// Its weight among the nodes offering it (Go's `int`).
+    pub weight: isize,
+    /// The mode it runs in.
+    pub mode: ApplicationMode,
+    /// Loaded, running or stopping.
+    pub state: ApplicationState,
 }
 
 /// `gen.Compression`.
@@ -280,6 +311,7 @@ pub fn register_gen_types() -> Result<(), RegisterError> {
     ensure_registered::<CompressionType>()?;
     ensure_registered::<CompressionLevel>()?;
     ensure_registered::<ApplicationMode>()?;
+    ensure_registered::<ApplicationState>()?;
     ensure_registered::<Version>()?;
     ensure_registered::<ProcessFallback>()?;
     ensure_registered::<Compression>()?;
@@ -290,6 +322,7 @@ pub fn register_gen_types() -> Result<(), RegisterError> {
     ensure_registered::<NetworkFlags>()?;
     ensure_registered::<NetworkProxyFlags>()?;
     ensure_registered::<Route>()?;
+    ensure_registered::<ApplicationRoute>()?;
     ensure_registered::<MessageEvent>()?;
     ensure_registered::<MessageEventStart>()?;
     ensure_registered::<MessageEventStop>()?;

@@ -6,7 +6,7 @@
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 use quote::quote;
-use syn::{parse_macro_input, Data, DeriveInput, Fields, LitStr};
+use syn::{parse_macro_input, Data, DeriveInput, Expr, ExprLit, Fields, Lit};
 
 /// See `ergo_edf::Edf`.
 #[proc_macro_derive(Edf, attributes(edf))]
@@ -19,13 +19,32 @@ pub fn derive_edf(input: TokenStream) -> TokenStream {
 }
 
 struct Attrs {
-    name: Option<LitStr>,
+    /// `name = "..."` or `name = SOME_CONST` (any `&'static str` expression).
+    name: Option<Expr>,
+    /// `package = "#pkg/path"` or a constant: the name is the package + `/` + the type name.
+    package: Option<Expr>,
     custom: bool,
+}
+
+/// Checks a literal name's length at compile time; other expressions are checked when the type
+/// is registered.
+fn check_literal(meta: &syn::meta::ParseNestedMeta<'_>, e: &Expr, what: &str) -> syn::Result<()> {
+    if let Expr::Lit(ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = e
+    {
+        let v = lit.value();
+        if v.is_empty() || v.len() > 4095 {
+            return Err(meta.error(format!("the registered {what} must be 1..=4095 bytes")));
+        }
+    }
+    Ok(())
 }
 
 fn parse_attrs(input: &DeriveInput) -> syn::Result<Attrs> {
     let mut attrs = Attrs {
         name: None,
+        package: None,
         custom: false,
     };
     for attr in &input.attrs {
@@ -34,20 +53,30 @@ fn parse_attrs(input: &DeriveInput) -> syn::Result<Attrs> {
         }
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("name") {
-                let lit: LitStr = meta.value()?.parse()?;
-                let v = lit.value();
-                if v.is_empty() || v.len() > 4095 {
-                    return Err(meta.error("the registered name must be 1..=4095 bytes"));
-                }
-                attrs.name = Some(lit);
+                let e: Expr = meta.value()?.parse()?;
+                check_literal(&meta, &e, "name")?;
+                attrs.name = Some(e);
+                Ok(())
+            } else if meta.path.is_ident("package") {
+                let e: Expr = meta.value()?.parse()?;
+                check_literal(&meta, &e, "package")?;
+                attrs.package = Some(e);
                 Ok(())
             } else if meta.path.is_ident("custom") {
                 attrs.custom = true;
                 Ok(())
             } else {
-                Err(meta.error("expected `name = \"...\"` or `custom`"))
+                Err(meta.error(
+                    "expected `name = \"...\"` / `name = CONST`, `package = ...` or `custom`",
+                ))
             }
         })?;
+    }
+    if let (Some(_), Some(p)) = (&attrs.name, &attrs.package) {
+        return Err(syn::Error::new_spanned(
+            p,
+            "give either `name` (the whole registered name) or `package`, not both",
+        ));
     }
     Ok(attrs)
 }
@@ -64,9 +93,13 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream2> {
     let ident_str = ident.to_string();
     let edf = quote!(::ergo_edf);
 
-    let name_expr = match &attrs.name {
-        Some(lit) => quote!(#lit),
-        None => quote! {{
+    let name_expr = match (&attrs.name, &attrs.package) {
+        (Some(e), _) => quote! {{ let name: &'static str = #e; name }},
+        (None, Some(p)) => quote! {{
+            static NAME: ::std::sync::OnceLock<::std::string::String> = ::std::sync::OnceLock::new();
+            NAME.get_or_init(|| #edf::registry::package_name(#p, #ident_str)).as_str()
+        }},
+        (None, None) => quote! {{
             static NAME: ::std::sync::OnceLock<::std::string::String> = ::std::sync::OnceLock::new();
             NAME.get_or_init(|| #edf::registry::go_name(::std::module_path!(), #ident_str)).as_str()
         }},
@@ -115,7 +148,9 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream2> {
                     },
                     quote! {
                         ::std::result::Result::Ok(Self {
-                            #( #names: <#tys as #edf::Edf>::decode_body(dec)?, )*
+                            #( #names: <#tys as #edf::Edf>::decode_body(dec).map_err(|e| {
+                                e.in_field(<Self as #edf::Registered>::type_name(), #name_strs)
+                            })?, )*
                         })
                     },
                     quote! {
@@ -131,7 +166,7 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream2> {
                 (
                     quote!(<#ty as #edf::Edf>::encode_named_body(&self.0, enc)),
                     quote!(::std::result::Result::Ok(Self(<#ty as #edf::Edf>::decode_named_body(dec)?))),
-                    quote!(::std::result::Result::Ok(#edf::RegKind::Named(<#ty as #edf::Edf>::type_desc()?))),
+                    quote!(::std::result::Result::Ok(#edf::RegKind::Named(<#ty as #edf::Edf>::named_type_desc()?))),
                     quote!(<#ty as #edf::Edf>::MIN_BODY),
                 )
             }
@@ -170,10 +205,13 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream2> {
             const MIN_BODY: usize = #min_body;
             #[inline]
             fn write_desc(enc: &mut #edf::Encoder<'_>) -> ::std::result::Result<(), #edf::EncodeError> {
-                enc.put_registered(
-                    <Self as #edf::Registered>::type_name(),
-                    <Self as #edf::Registered>::slot().index(),
-                )
+                // Go refuses to encode a type that is not registered; so do we, at the sender.
+                let ::std::option::Option::Some(index) = <Self as #edf::Registered>::slot().index() else {
+                    return ::std::result::Result::Err(#edf::EncodeError::NotRegistered(
+                        <Self as #edf::Registered>::type_name(),
+                    ));
+                };
+                enc.put_registered(<Self as #edf::Registered>::type_name(), ::std::option::Option::Some(index))
             }
             #[inline]
             fn read_desc(dec: &mut #edf::Decoder<'_>) -> ::std::result::Result<(), #edf::DecodeError> {

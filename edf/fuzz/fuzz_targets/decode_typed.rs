@@ -1,10 +1,11 @@
-//! Typed decoding of arbitrary bytes into containers and derived structs; whatever decodes must
-//! re-encode and decode to an equal value.
+//! Typed decoding of arbitrary bytes into containers and derived structs (the Go-parity forms
+//! `GoString`, a registered `[]byte`, `GoMap` and `Value`-keyed maps among them); whatever
+//! decodes must re-encode and decode to an equal value.
 #![no_main]
 
 use std::collections::{BTreeMap, HashMap};
 
-use ergo_edf::{Atom, GoError, Pid, ProcessId, Time, Value};
+use ergo_edf::{Atom, GoError, GoMap, GoString, Pid, ProcessId, Time, Value};
 use ergo_edf_fuzz::*;
 use libfuzzer_sys::fuzz_target;
 
@@ -33,4 +34,14 @@ fuzz_target!(|data: &[u8]| {
         a.len() == b.len() && a.iter().zip(b).all(|(x, y)| value_eq(x, y))
     });
     check_typed::<Value>(data, value_eq);
+    // Go-parity forms: strings of any bytes, a registered []byte, Go's float / any keys.
+    check_typed::<GoString>(data, eq);
+    check_typed::<Vec<GoString>>(data, eq);
+    check_typed::<FuzzBlob>(data, eq);
+    check_typed::<GoMap<f64, GoString>>(data, eq);
+    check_typed::<Option<GoMap<f32, isize>>>(data, eq);
+    check_typed::<GoMap<Value, Value>>(data, eq);
+    check_typed::<HashMap<Value, i64>>(data, eq);
+    check_typed::<BTreeMap<Value, Value>>(data, eq);
+    check_typed::<FuzzParity>(data, eq);
 });

@@ -68,6 +68,15 @@ impl Network {
         ))
     }
 
+    /// The node's registrar (built-in, etcd or another): resolve peers and applications,
+    /// list the cluster's nodes, read the cluster configuration, and name the event that
+    /// cluster changes are published on. Its calls block: not for an actor's handler.
+    pub fn registrar(&self) -> Result<Arc<dyn crate::registrar::RegistrarClient>, Error> {
+        self.inner()?
+            .registrar()
+            .ok_or(Error::Network("no registrar is configured".into()))
+    }
+
     /// Whether the node takes part in a network.
     pub fn enabled(&self) -> bool {
         self.node.0.network.get().is_some()

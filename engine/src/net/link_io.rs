@@ -67,6 +67,8 @@ struct Link {
     reported: bool,
     bytes_out: u64,
     sends: u64,
+    bytes_in: u64,
+    frames_in: u64,
     /// A TLS link's session and ciphertext buffer (`rbuf` and `pending` hold plaintext).
     tls: Option<Box<TlsLink>>,
 }
@@ -143,6 +145,10 @@ pub(crate) struct LinkStats {
     pub(crate) bytes_out: u64,
     /// `Send` operations submitted.
     pub(crate) sends: u64,
+    /// Bytes the kernel handed us (ciphertext on a TLS link).
+    pub(crate) bytes_in: u64,
+    /// Frames cut from what was received.
+    pub(crate) frames_in: u64,
 }
 
 /// The network links of one shard.
@@ -195,6 +201,8 @@ impl LinkIo {
             reported: false,
             bytes_out: 0,
             sends: 0,
+            bytes_in: 0,
+            frames_in: 0,
             tls,
         };
         match self.free.pop() {
@@ -246,7 +254,16 @@ impl LinkIo {
         self.links.get(id.0)?.as_ref().map(|l| LinkStats {
             bytes_out: l.bytes_out,
             sends: l.sends,
+            bytes_in: l.bytes_in,
+            frames_in: l.frames_in,
         })
+    }
+
+    /// Counts `n` frames cut from a link's received bytes.
+    pub(crate) fn count_frames_in(&mut self, id: LinkId, n: usize) {
+        if let Some(l) = self.get(id) {
+            l.frames_in += n as u64;
+        }
     }
 
     /// Arms a read on every link without one, and sends every link's pending bytes (one
@@ -341,6 +358,9 @@ impl LinkIo {
         match user_data & OP_MASK {
             OP_RECV => {
                 l.recv_pending = false;
+                if result > 0 {
+                    l.bytes_in += result as u64;
+                }
                 if result > 0 && l.tls.is_some() {
                     if Self::received_tls(l, id, result as usize, events) {
                         // Keep the slot until the plaintext is handed on: the `Closed` handler

@@ -22,6 +22,7 @@ pub(crate) mod acceptor;
 pub(crate) mod api;
 pub(crate) mod handshake_io;
 pub(crate) mod link_io;
+pub(crate) mod node_watch;
 pub(crate) mod remote;
 pub(crate) mod route;
 pub(crate) mod tls;
@@ -46,7 +47,7 @@ use ergo_proto::handshake::{Established, LocalNode};
 use crate::message::Message;
 use crate::node::NodeShared;
 use crate::process::{Envelope, ExitVia, Kind};
-use crate::registrar::{Registrar, RegistrarOptions};
+use crate::registrar::{RegistrarClient, RegistrarConfig, Registration};
 use crate::shard::{Fail, Item, ShardCore};
 use crate::{Error, Priority, Reason};
 
@@ -83,8 +84,11 @@ pub struct NetworkOptions {
     /// The acceptors (ignored unless the mode is `Enabled`). `Node::network_address` is the
     /// first one's.
     pub acceptors: Vec<AcceptorOptions>,
-    /// Register with (or become) the host's registrar; `None`: static routes only.
-    pub registrar: Option<RegistrarOptions>,
+    /// The registrar to register with and resolve peers through: the built-in one
+    /// (`RegistrarOptions::default().into()`: register with, or become, the host's registrar
+    /// on port 4499), etcd, or another implementation. `None`: static routes, then the
+    /// built-in registrar of the peer's host on the default port.
+    pub registrar: Option<RegistrarConfig>,
     /// Static routes, tried before the registrar.
     pub routes: HashMap<Atom, StaticRoute>,
     /// How the dialer treats acceptors that speak TLS.
@@ -156,6 +160,9 @@ pub(crate) struct Conn {
     pub(crate) peer_version: Version,
     /// Largest frame accepted (what we announced on this connection).
     pub(crate) max_message_size: u64,
+    /// Times a sender paused on this link past its high-water mark (counted on the cold
+    /// path that pauses it).
+    pub(crate) pauses: std::sync::atomic::AtomicU64,
 }
 
 /// Links a connection opens at most (Go's default pool is 3).
@@ -226,19 +233,22 @@ pub(crate) struct Network {
     conns: RwLock<HashMap<Atom, Arc<Pool>>>,
     pending: Mutex<HashMap<Atom, Vec<Waiting>>>,
     dialing: Mutex<HashSet<Atom>>,
-    registrar: Mutex<Option<Registrar>>,
+    registrar: RwLock<Option<Arc<dyn RegistrarClient>>>,
     stop: AtomicBool,
     node: Weak<NodeShared>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     next_shard: AtomicUsize,
     /// Remote links, monitors, events, spawn and application start.
     pub(crate) remote: remote::Remote,
+    pub(crate) node_watch: node_watch::NodeWatch,
     /// Static routes added at run time (`Network::add_route`).
     added_routes: RwLock<HashMap<Atom, StaticRoute>>,
     /// Event frames (105) sent: one per publication and subscribing node.
     pub(crate) events_out: std::sync::atomic::AtomicU64,
     /// Bumped whenever `conns` changes (validates the shards' cached lookups).
     conn_gen: std::sync::atomic::AtomicU64,
+    /// Handshakes per acceptor, connects and link closes per peer.
+    pub(crate) counters: crate::ops::net_counters::NetCounters,
 }
 
 impl Network {
@@ -251,7 +261,7 @@ impl Network {
         let mut local = LocalNode::new(node.name, node.creation, &options.cookie);
         local.flags = options.flags;
         local.max_message_size = options.max_message_size;
-        local.version = Version::new("ergo-rs", env!("CARGO_PKG_VERSION"), "MIT");
+        local.version = crate::node_api::framework_version();
         let mut acceptors = Vec::new();
         if options.mode == NetworkMode::Enabled {
             for a in &options.acceptors {
@@ -265,7 +275,9 @@ impl Network {
             ),
         };
         let listen_addrs: Vec<SocketAddr> = acceptors.iter().map(|(_, a)| a.addr).collect();
+        let counters = crate::ops::net_counters::NetCounters::with_acceptors(&listen_addrs);
         let net = Arc::new(Network {
+            counters,
             local,
             options,
             listen_addrs,
@@ -273,28 +285,40 @@ impl Network {
             conns: RwLock::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
             dialing: Mutex::new(HashSet::new()),
-            registrar: Mutex::new(None),
+            registrar: RwLock::new(None),
             stop: AtomicBool::new(false),
             node: Arc::downgrade(node),
             threads: Mutex::new(Vec::new()),
             next_shard: AtomicUsize::new(0),
             remote: remote::Remote::default(),
+            node_watch: node_watch::NodeWatch::default(),
             added_routes: RwLock::new(HashMap::new()),
             events_out: std::sync::atomic::AtomicU64::new(0),
             conn_gen: std::sync::atomic::AtomicU64::new(0),
         });
-        if let (NetworkMode::Enabled, Some(ro)) = (net.options.mode, net.options.registrar.clone())
+        if let (NetworkMode::Enabled | NetworkMode::Hidden, Some(rc)) =
+            (net.options.mode, net.options.registrar.clone())
         {
             // One route per acceptor (wire spec §4.3); a node without acceptors has nothing
-            // to register (Go's registrar refuses an empty route list).
+            // to register (Go's registrar refuses an empty route list), and a hidden node
+            // only resolves.
             let routes: Vec<Route> = acceptors.iter().map(|(_, a)| a.route()).collect();
-            if routes.is_empty() {
+            let registration = if net.options.mode == NetworkMode::Hidden {
+                None
+            } else if routes.is_empty() {
                 tracing::warn!(node = %node.name, "no acceptor: nothing registered with the registrar");
+                None
             } else {
-                let r = Registrar::start(node.name, routes, ro)
-                    .map_err(|e| Error::Os(e.to_string()))?;
-                *net.registrar.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-            }
+                Some(Registration {
+                    routes,
+                    applications: Vec::new(),
+                })
+            };
+            let r = rc
+                .starter()
+                .start(&crate::Node::from_shared(node.clone()), registration)
+                .map_err(|e| Error::Os(e.to_string()))?;
+            *net.registrar.write().unwrap_or_else(|e| e.into_inner()) = Some(r);
         }
         for (listener, acceptor) in acceptors {
             let n = net.clone();
@@ -314,12 +338,12 @@ impl Network {
     /// Stops accepting, unregisters, and closes every connection.
     pub(crate) fn stop(&self) {
         self.stop.store(true, Ordering::Release);
-        if let Some(r) = self
+        let registrar = self
             .registrar
-            .lock()
+            .write()
             .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
+            .take();
+        if let Some(r) = registrar {
             r.stop();
         }
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
@@ -336,6 +360,40 @@ impl Network {
     /// The options the network started with.
     pub(crate) fn options(&self) -> &NetworkOptions {
         &self.options
+    }
+
+    /// Whether the acceptors listen (`None`: this node has none to listen with).
+    pub(crate) fn acceptors_listening(&self) -> Option<Result<(), String>> {
+        if self.options.mode != NetworkMode::Enabled || self.options.acceptors.is_empty() {
+            return None;
+        }
+        if self.stop.load(Ordering::Acquire) {
+            return Some(Err("the network is stopped".into()));
+        }
+        let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        let up = threads.iter().filter(|t| !t.is_finished()).count();
+        Some(if up == self.listen_addrs.len() && up > 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "{up} of {} acceptors listen",
+                self.listen_addrs.len()
+            ))
+        })
+    }
+
+    /// Whether this node's registration with its registrar holds (`None`: no registrar is
+    /// configured, or nothing to register).
+    pub(crate) fn registrar_registered(&self) -> Option<bool> {
+        if self.options.mode != NetworkMode::Enabled || self.options.registrar.is_none() {
+            return None;
+        }
+        let r = self.registrar.read().unwrap_or_else(|e| e.into_inner());
+        match r.as_ref() {
+            Some(r) => Some(r.is_registered()),
+            // Configured, but stopped (or never started: no acceptor to register).
+            None => Some(false),
+        }
     }
 
     /// The connection to `peer`, if it is up.
@@ -385,10 +443,17 @@ impl Network {
                         };
                         match handshake_io::accept(stream, &acc.local, pool, dsn, live, acc.tls.as_ref(), acc.handshake_timeout) {
                             Ok(handshake_io::Accepted::Connection(ready, est)) => {
+                                net.counters.handshake_ok(acc.addr);
                                 net.established(ready, *est, &acc.local, None)
                             }
-                            Ok(handshake_io::Accepted::Join(ready, req)) => net.joined(ready, req.node, &req.connection_id),
-                            Err(e) => tracing::warn!(peer = %from, error = %e, "incoming link refused"),
+                            Ok(handshake_io::Accepted::Join(ready, req)) => {
+                                net.counters.handshake_ok(acc.addr);
+                                net.joined(ready, req.node, &req.connection_id)
+                            }
+                            Err(e) => {
+                                net.counters.handshake_failed(acc.addr, &e);
+                                tracing::warn!(peer = %from, error = %e, "incoming link refused")
+                            }
                         }
                     });
                 }
@@ -401,6 +466,14 @@ impl Network {
                 }
             }
         }
+    }
+
+    /// The node's registrar, when one is configured and running.
+    pub(crate) fn registrar(&self) -> Option<Arc<dyn RegistrarClient>> {
+        self.registrar
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Adds a static route at run time.
@@ -425,18 +498,15 @@ impl Network {
             }]);
         }
         drop(added);
-        let routes = match &*self.registrar.lock().unwrap_or_else(|e| e.into_inner()) {
-            Some(r) => r.resolve(peer, crate::registrar::RESOLVE_TIMEOUT),
-            None => {
-                let port = self
-                    .options
-                    .registrar
-                    .as_ref()
-                    .map_or(ergo_proto::registrar::DEFAULT_PORT, |r| r.port);
-                crate::registrar::resolve(peer, port, crate::registrar::RESOLVE_TIMEOUT)
-            }
-        }
-        .map_err(|e| e.to_string())?;
+        let routes = match self.registrar() {
+            Some(r) => r.resolve(peer).map_err(|e| e.to_string()),
+            None => crate::registrar::resolve(
+                peer,
+                ergo_proto::registrar::DEFAULT_PORT,
+                crate::registrar::RESOLVE_TIMEOUT,
+            )
+            .map_err(|e| e.to_string()),
+        }?;
         let mut targets = Vec::new();
         let mut last = "the registrar knows no route".to_string();
         for route in routes {
@@ -531,7 +601,7 @@ impl Network {
             let Waiting::Env(_, env, _, _) = w else {
                 continue;
             };
-            if let Kind::Request(b) | Kind::Important(b) = env.kind {
+            if let Kind::Request(b) | Kind::ImportantRequest(b) | Kind::Important(b) = env.kind {
                 let reply = Envelope {
                     from: Pid::new(peer, 0, 0),
                     kind: Kind::Response(Box::new((b.0, Err(Error::NoConnection(peer))))),
@@ -558,7 +628,7 @@ impl Network {
         max_message_size: u64,
     ) -> Result<Arc<Conn>, Error> {
         let node = self.node.upgrade().ok_or(Error::NodeTerminated)?;
-        let shard = self.next_shard.fetch_add(1, Ordering::Relaxed) % node.shards.len();
+        let shard = self.next_shard.fetch_add(1, Ordering::Relaxed) % node.placed;
         set_user_timeout(&ready.stream, self.options.user_timeout);
         let fd = OwnedFd::from(ready.stream);
         let (tail, tls) = (ready.tail, ready.tls);
@@ -575,6 +645,7 @@ impl Network {
                 since: std::time::Instant::now(),
                 peer_version,
                 max_message_size,
+                pauses: std::sync::atomic::AtomicU64::new(0),
             });
             core.net_links.borrow_mut().insert(link.0, conn.clone());
             conn
@@ -696,6 +767,7 @@ impl Network {
             conns.insert(peer, pool);
             self.conn_gen.fetch_add(1, Ordering::Release);
         }
+        self.counters.connected(peer);
         let shards: Vec<usize> = links.iter().map(|c| c.shard).collect();
         tracing::info!(peer = %peer, links = links.len(), shards = ?shards, "connection established");
         for c in &links {
@@ -807,8 +879,9 @@ impl Network {
             }
             !gone
         });
-        if down.is_some() {
+        if let Some(peer) = down {
             self.conn_gen.fetch_add(1, Ordering::Release);
+            self.counters.link_closed(peer);
         }
         drop(conns);
         self.close_links(&others);
@@ -948,6 +1021,16 @@ pub(crate) fn encode(
         }
         Kind::Request(b) => {
             let (r, m) = *b;
+            c.request(&env.from, target, &r, &opts, &AnyPayload(any_of(&m)), out)
+                .map_err(net_err)?;
+        }
+        Kind::ImportantRequest(b) => {
+            // The flag asks the peer for an error frame when delivery fails; the value is unused.
+            let (r, m) = *b;
+            let opts = SendOptions {
+                important: Some(0),
+                ..opts
+            };
             c.request(&env.from, target, &r, &opts, &AnyPayload(any_of(&m)), out)
                 .map_err(net_err)?;
         }
@@ -1110,6 +1193,7 @@ impl ShardCore {
         conn: &Conn,
         f: impl FnOnce(&mut Vec<u8>) -> Result<(), Fail>,
     ) -> Result<(), Fail> {
+        self.counters.net_frame_out();
         if conn.shard != self.index {
             return self.with_net_outbound(conn.shard, conn.link, f);
         }
@@ -1128,6 +1212,8 @@ impl ShardCore {
     #[cold]
     fn net_block(&self, conn: &Arc<Conn>) {
         self.net_pause.set(true);
+        self.counters.net_pause();
+        conn.pauses.fetch_add(1, Ordering::Relaxed);
         let mut b = self.net_blocked.borrow_mut();
         if !b.iter().any(|c| Arc::ptr_eq(c, conn)) {
             b.push(conn.clone());
@@ -1242,6 +1328,8 @@ impl ShardCore {
                 }
             }
             let chunk = buf.split_to(at).freeze();
+            net.io.count_frames_in(link, frames);
+            self.counters.net_frames_in(frames);
             net.io.hold(link, more);
             if more {
                 self.net_more.borrow_mut().push(link);
@@ -1289,17 +1377,35 @@ impl ShardCore {
             } => {
                 let m = Message::from_any(payload.any().map_err(|e| e.to_string())?);
                 let id = target_id(&to);
-                let delivered = deliver(
-                    to,
-                    Envelope {
-                        from,
-                        kind: Kind::Message(m),
-                    },
+                let Some(d) = important else {
+                    let _ = deliver(
+                        to,
+                        Envelope {
+                            from,
+                            kind: Kind::Message(m),
+                        },
+                        priority,
+                    );
+                    return Ok(());
+                };
+                // Important delivery: always acknowledged, with the outcome, by the shard that
+                // puts it into the mailbox (or here, when it cannot get that far).
+                let ack = crate::confirm::AckTo::Remote {
+                    conn: conn.clone(),
+                    from_id: id,
+                    to: from,
+                    reference: [d, 0, 0],
                     priority,
-                );
-                if let Some(d) = important {
-                    // Important delivery: always acknowledged, with the outcome.
-                    self.net_ack(conn, id, from, [d, 0, 0], priority, delivered.err());
+                };
+                let (c, once) = crate::confirm::Confirm::new(m, ack);
+                let env = Envelope {
+                    from,
+                    kind: Kind::Confirm(c),
+                };
+                if let Err(f) = deliver(to, env, priority) {
+                    if !once.done() {
+                        self.net_ack(conn, id, from, [d, 0, 0], priority, Some(f));
+                    }
                 }
             }
             Incoming::Request {
@@ -1387,7 +1493,7 @@ impl ShardCore {
 
     /// Writes a type-130 frame on `conn`'s link (this shard): an important-delivery ack, or the
     /// error of an important call that could not be delivered.
-    fn net_ack(
+    pub(crate) fn net_ack(
         &self,
         conn: &Conn,
         from_id: u64,
@@ -1402,14 +1508,16 @@ impl ShardCore {
             Some(Fail::MailboxFull) => ResponseCode::MailboxFull,
             Some(f) => ResponseCode::Error(GoError::new(Error::from(f).to_string())),
         };
-        let mut net = self.net.borrow_mut();
-        if let Some(buf) = net.io.write_buf(conn.link) {
-            if let Err(e) = conn
-                .codec
+        // From any shard: the confirmation of a delivery on another shard than the link's
+        // goes out with that shard's outbound batch.
+        let r = self.write_frame(conn, |buf| {
+            conn.codec
                 .response_error(from_id, &to, reference, priority, &code, false, buf)
-            {
-                tracing::warn!(peer = %conn.codec.peer(), error = %e, "cannot acknowledge");
-            }
+                .map(|_| ())
+                .map_err(|e| Fail::Network(e.to_string()))
+        });
+        if let Err(e) = r {
+            tracing::warn!(peer = %conn.codec.peer(), error = ?e, "cannot acknowledge");
         }
     }
 
@@ -1491,6 +1599,7 @@ impl ShardCore {
         match io.submit(ring.uring(), events) {
             Ok(n) if n > 0 => {
                 let _ = ring.uring().submit();
+                self.counters.ring_submit(n);
             }
             Ok(_) => {}
             Err(e) => tracing::error!(shard = self.index, error = %e, "network submit failed"),

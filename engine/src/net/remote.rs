@@ -517,6 +517,7 @@ impl ShardCore {
     /// The connection to `peer` is gone: `no connection` to everything watching its targets.
     pub(crate) fn net_node_down(&self, peer: Atom) {
         let Some(remote) = self.remote() else { return };
+        self.node_watchers_down(peer);
         let (watched, waiting) = remote.node_down(peer);
         for w in watched {
             for x in &w.watchers {
@@ -1018,6 +1019,8 @@ impl ShardCore {
             ExitVia::ProcessId(n) => RemoteTargetOf::Name(n.name),
             ExitVia::Alias(a) => RemoteTargetOf::Alias(a.id),
             ExitVia::Event(e) => RemoteTargetOf::Event(e.name),
+            // Node links are held by the linking process, never by their target.
+            ExitVia::Node(_) => RemoteTargetOf::Pid(pid.id),
         };
         links.retain(|(p, via)| {
             if p.node == local {

@@ -91,6 +91,8 @@ struct Shared {
     options: RegistrarOptions,
     stop: AtomicBool,
     server: Mutex<Option<Server>>,
+    /// The registration holds: we serve the host, or our registration connection is up.
+    registered: AtomicBool,
 }
 
 /// This node's registration, kept for its lifetime. Dropping it (or [`Registrar::stop`])
@@ -139,6 +141,7 @@ impl Registrar {
             options,
             stop: AtomicBool::new(false),
             server: Mutex::new(None),
+            registered: AtomicBool::new(false),
         });
         let r = Registrar {
             shared,
@@ -162,6 +165,12 @@ impl Registrar {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_some()
+    }
+
+    /// Whether this node's registration holds now: it serves its host, or its registration
+    /// connection to the host's server is up. The health probe's one question to a registrar.
+    pub fn is_registered(&self) -> bool {
+        self.shared.registered.load(Ordering::Acquire)
     }
 
     /// Resolves `node`'s routes: from our own table when we serve its host, else over UDP at the
@@ -193,6 +202,7 @@ impl Registrar {
             let _ = t.join();
         }
         *self.shared.server.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.shared.registered.store(false, Ordering::Release);
     }
 }
 
@@ -229,6 +239,7 @@ fn try_serve(
     *shared.server.lock().unwrap_or_else(|e| e.into_inner()) = Some(Server {
         table: table.clone(),
     });
+    shared.registered.store(true, Ordering::Release);
     tracing::info!(node = %shared.node, port = o.port, "registrar: serving this host");
     let (s1, t1) = (shared.clone(), table.clone());
     let (s2, t2) = (shared.clone(), table);
@@ -259,6 +270,7 @@ fn register(shared: &Shared) -> Result<TcpStream, Error> {
     match read_packet(&mut s, 1024)? {
         Packet::RegisterReply(MessageRegisterReply { error: None }) => {
             s.set_read_timeout(Some(POLL))?;
+            shared.registered.store(true, Ordering::Release);
             tracing::info!(node = %shared.node, "registrar: registered");
             Ok(s)
         }
@@ -277,6 +289,7 @@ fn watch(shared: Arc<Shared>, conn: TcpStream, threads: Arc<Mutex<Vec<thread::Jo
             match c.read(&mut b) {
                 Ok(0) => {
                     tracing::warn!(node = %shared.node, "registrar: lost connection with the registrar");
+                    shared.registered.store(false, Ordering::Release);
                     conn = None;
                 }
                 Ok(_) => {
@@ -287,7 +300,10 @@ fn watch(shared: Arc<Shared>, conn: TcpStream, threads: Arc<Mutex<Vec<thread::Jo
                         e.kind(),
                         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                     ) => {}
-                Err(_) => conn = None,
+                Err(_) => {
+                    shared.registered.store(false, Ordering::Release);
+                    conn = None
+                }
             }
             continue;
         }
