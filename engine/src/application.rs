@@ -189,6 +189,8 @@ impl Master {
 impl Actor for Master {
     fn init(&mut self, ctx: &mut Context) -> HandleResult {
         ctx.set_trap_exit(true);
+        // Members and everything they spawn inherit the application (for inspection).
+        ctx.cell.ext().application = Some(self.spec.name);
         for c in &self.spec.group {
             let mut opts = SpawnOptions {
                 link_parent: true,

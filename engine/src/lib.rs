@@ -51,6 +51,7 @@ mod context_calls;
 mod env;
 mod event;
 mod inbox;
+pub mod inspect;
 mod log;
 mod message;
 mod net;

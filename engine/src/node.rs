@@ -117,6 +117,32 @@ pub struct ProcessInfo {
     pub trap_exit: bool,
     /// Its log level.
     pub log_level: crate::LogLevel,
+    /// The application it runs under.
+    pub application: Option<Atom>,
+    /// Its actor's type name.
+    pub behavior: &'static str,
+    /// Messages it took from its mailbox.
+    pub messages_in: u64,
+    /// Messages its handlers sent.
+    pub messages_out: u64,
+    /// Time its task spent running.
+    pub running_time: Duration,
+    /// Seconds since spawn.
+    pub uptime: i64,
+    /// Messages waiting per queue.
+    pub mailbox_queues: crate::inspect::MailboxQueues,
+    /// Processes linked to it by PID.
+    pub linked: Vec<Pid>,
+    /// Its aliases.
+    pub alias_list: Vec<ergo_edf::Alias>,
+    /// Events it owns.
+    pub events: Vec<Atom>,
+    /// Events it monitors or is linked to.
+    pub events_monitored: Vec<Atom>,
+    /// Its mailbox-full fallback (process name, tag).
+    pub fallback: Option<(Atom, Atom)>,
+    /// The default priority of its sends.
+    pub priority: Priority,
 }
 
 /// One shard's figures.
@@ -136,7 +162,7 @@ type ReplySender = SyncSender<Result<Message, Error>>;
 pub(crate) struct NodeShared {
     pub(crate) name: Atom,
     pub(crate) creation: i64,
-    started: Instant,
+    pub(crate) started: Instant,
     pub(crate) shards: Vec<Arc<ShardRemote>>,
     /// Shards `0..placed` take default placements; the rest are dedicated shards.
     pub(crate) placed: usize,
@@ -867,30 +893,10 @@ impl Node {
             return Err(Error::ProcessUnknown);
         }
         let shard = shard::shard_of(pid.id);
-        self.run_on(shard, move |core| {
-            let procs = core.procs.borrow();
-            let c = procs.get(&pid.id).ok_or(Error::ProcessUnknown)?;
-            let mb = c.mailbox.borrow();
-            let ext = c.ext.borrow();
-            let e = ext.as_deref();
-            Ok(ProcessInfo {
-                pid,
-                name: e.and_then(|e| e.name),
-                state: c.state.get(),
-                shard,
-                parent: match c.parent.get() {
-                    0 => None,
-                    id => Some(core.make_pid(id)),
-                },
-                mailbox: mb.len(),
-                mailbox_limit: c.limit.get(),
-                links: e.map_or(0, |e| e.links.len()),
-                monitored_by: e.map_or(0, |e| e.monitors_in.len()),
-                aliases: e.map_or(0, |e| e.aliases.len()),
-                trap_exit: c.flag(crate::process::FLAG_TRAP_EXIT),
-                log_level: crate::LogLevel::from_u8(c.log_level.get()),
-            })
-        })?
+        if shard >= self.0.shards.len() {
+            return Err(Error::ProcessUnknown);
+        }
+        self.run_on(shard, move |core| core.process_info_local(pid))?
     }
 
     /// The node's figures.

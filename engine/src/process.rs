@@ -133,6 +133,12 @@ impl Mailbox {
                 .map_or(0, |o| o.iter().map(|q| q.len()).sum())
     }
 
+    /// Envelopes waiting per queue: Main, System, Urgent, Log.
+    pub(crate) fn queue_lens(&self) -> [usize; 4] {
+        let o = |i: usize| self.other.as_ref().map_or(0, |o| o[i].len());
+        [self.main.len(), o(SYSTEM), o(URGENT), o(LOG)]
+    }
+
     /// Envelopes waiting in the queue that `prio` fills.
     #[inline]
     pub(crate) fn queue_len(&self, prio: Priority) -> usize {
@@ -201,22 +207,30 @@ pub(crate) struct ProcExt {
     pub(crate) env: Vec<(Atom, std::sync::Arc<dyn std::any::Any + Send + Sync>)>,
     pub(crate) events_owned: Vec<Atom>,
     pub(crate) events_subscribed: Vec<Atom>,
+    /// The application this process runs under (inherited from its parent).
+    pub(crate) application: Option<Atom>,
+    /// Main-queue limit of a bounded mailbox (`FLAG_BOUNDED`).
+    pub(crate) limit: u32,
     /// Peers this process links to or monitors as whole nodes (`Context::link_node`).
     pub(crate) node_watches: Vec<Atom>,
 }
 
 pub(crate) const FLAG_TRAP_EXIT: u8 = 1;
 pub(crate) const FLAG_KILLED: u8 = 2;
+/// The mailbox is bounded (the limit is in `ProcExt::limit`).
+pub(crate) const FLAG_BOUNDED: u8 = 4;
 /// Calls made by this process use important delivery (`Context::set_important_delivery`).
-pub(crate) const FLAG_IMPORTANT: u8 = 4;
+pub(crate) const FLAG_IMPORTANT: u8 = 8;
 
 /// The shard-local record of one process.
 pub(crate) struct ProcCell {
     pub(crate) id: u64,
     pub(crate) state: Cell<ProcessState>,
     pub(crate) flags: Cell<u8>,
-    /// Main-queue limit; 0 = unbounded.
-    pub(crate) limit: Cell<u32>,
+    /// Coarse monotonic seconds at spawn (for its uptime; `inspect::counters::coarse_secs`).
+    pub(crate) born: Cell<u32>,
+    /// Its actor's type name, as an index into its shard's table (`inspect::local`).
+    pub(crate) behavior: Cell<u8>,
     /// The process's log level (`LogLevel` as a byte).
     pub(crate) log_level: Cell<u8>,
     /// The parent's PID id (always on this node); 0 = spawned by the node.
@@ -227,6 +241,8 @@ pub(crate) struct ProcCell {
     /// The task before its first poll (so an idle new process costs no poll and no waker).
     pub(crate) runnable: Cell<Option<Runnable>>,
     pub(crate) ext: RefCell<Option<Box<ProcExt>>>,
+    /// Inspection counters (see `inspect::counters`).
+    pub(crate) stats: crate::inspect::counters::ProcStats,
 }
 
 impl ProcCell {
@@ -235,13 +251,15 @@ impl ProcCell {
             id,
             state: Cell::new(ProcessState::Init),
             flags: Cell::new(0),
-            limit: Cell::new(0),
+            born: Cell::new(0),
+            behavior: Cell::new(0),
             log_level: Cell::new(crate::LogLevel::Info.to_u8()),
             parent: Cell::new(0),
             mailbox: RefCell::new(Mailbox::default()),
             waker: Cell::new(None),
             runnable: Cell::new(None),
             ext: RefCell::new(None),
+            stats: Default::default(),
         }
     }
 
@@ -447,6 +465,7 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
             Next::Env(e) => e,
             Next::Killed(r) => break r,
         };
+        cell.stats.took();
         let from = env.from;
         let r = match env.kind {
             Kind::Message(m) | Kind::System(m) | Kind::Log(m) => {
@@ -508,7 +527,9 @@ pub(crate) async fn run<A: Actor>(mut actor: A, mut ctx: Context) {
             | Kind::Confirm(_)
             | Kind::Kill => Ok(()),
         };
-        budget -= 1 + (shard.routed.get() - routed) as i64;
+        let sent = shard.routed.get() - routed;
+        cell.stats.sent(sent);
+        budget -= 1 + sent as i64;
         if let Err(reason) = r {
             break reason;
         }
@@ -541,7 +562,9 @@ mod size_tests {
     fn hot_types_stay_small() {
         assert!(std::mem::size_of::<Envelope>() <= 48);
         assert!(std::mem::size_of::<Context>() <= 24);
-        assert!(std::mem::size_of::<ProcCell>() <= 112);
+        // 112 bytes of core state (with the mailbox bound moved to `ProcExt`) plus the
+        // inspection counters: an `Rc<ProcCell>` allocation stays in the 160-byte class.
+        assert!(std::mem::size_of::<ProcCell>() <= 144);
     }
 
     #[test]

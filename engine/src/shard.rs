@@ -256,6 +256,13 @@ fn schedule(remote: &Arc<ShardRemote>, r: Runnable) {
     }
 }
 
+/// Whether the queue that `prio` fills is at the bound of a bounded mailbox.
+#[cold]
+fn mailbox_at_bound(cell: &ProcCell, prio: Priority) -> bool {
+    let lim = cell.ext.borrow().as_ref().map_or(0, |e| e.limit);
+    cell.mailbox.borrow().queue_len(prio) >= lim as usize
+}
+
 /// The shard-local core: process table, run queue, outbound batches, timers.
 pub(crate) struct ShardCore {
     pub(crate) index: usize,
@@ -266,7 +273,7 @@ pub(crate) struct ShardCore {
     outbound: RefCell<Vec<Vec<Item>>>,
     outbound_dirty: Cell<bool>,
     pub(crate) timers: RefCell<Timers>,
-    next_seq: Cell<u64>,
+    pub(crate) next_seq: Cell<u64>,
     ref_seq: Cell<u64>,
     /// Envelopes routed by this shard so far: a process's run budget counts the mail it sends
     /// as well as the mail it handles, so a fast producer cannot flood a consumer on its shard.
@@ -294,6 +301,8 @@ pub(crate) struct ShardCore {
     pub(crate) net_more: RefCell<Vec<crate::net::link_io::LinkId>>,
     /// The last connection looked up, with the generation of the connection table it came from.
     pub(crate) net_conn_cache: RefCell<Option<(u64, ergo_edf::Atom, Arc<crate::net::Pool>)>>,
+    /// Actor type names of this shard's processes (for inspection).
+    pub(crate) behaviors: RefCell<crate::inspect::local::Behaviors>,
     /// This shard's counters (plain cells; read on scrape, see [`crate::ops::counters`]).
     pub(crate) counters: crate::ops::counters::ShardCounters,
 }
@@ -327,6 +336,7 @@ impl ShardCore {
             net_paused: RefCell::new(Vec::new()),
             net_more: RefCell::new(Vec::new()),
             net_conn_cache: RefCell::new(None),
+            behaviors: RefCell::new(Default::default()),
             counters: Default::default(),
         }
     }
@@ -499,14 +509,12 @@ impl ShardCore {
         let env = if let Kind::Message(_) = env.kind {
             // As Go: a bounded mailbox bounds each of its queues (Main, System, Urgent) with
             // the same size; framework messages (exit signals, down messages) are never refused.
-            let lim = cell.limit.get();
-            if lim != 0 && cell.mailbox.borrow().queue_len(prio) >= lim as usize {
+            if cell.flag(crate::process::FLAG_BOUNDED) && mailbox_at_bound(cell, prio) {
                 return self.mailbox_full(cell, env);
             }
             env
         } else if let Kind::Confirm(c) = env.kind {
-            let lim = cell.limit.get();
-            if lim != 0 && cell.mailbox.borrow().queue_len(prio) >= lim as usize {
+            if cell.flag(crate::process::FLAG_BOUNDED) && mailbox_at_bound(cell, prio) {
                 self.confirm(&c.ack, &c.once, Some(Fail::MailboxFull));
                 return Ok(());
             }
@@ -718,7 +726,10 @@ impl ShardCore {
         let id = self.alloc_id();
         let pid = self.make_pid(id);
         let cell = Rc::new(ProcCell::new(id));
-        cell.limit.set(opts.mailbox_size);
+        if opts.mailbox_size != 0 {
+            cell.set_flag(crate::process::FLAG_BOUNDED, true);
+            cell.ext().limit = opts.mailbox_size;
+        }
         let level = opts.log_level.unwrap_or_else(|| {
             crate::LogLevel::from_u8(self.node.log_level.load(Ordering::Relaxed))
         });
@@ -735,6 +746,11 @@ impl ShardCore {
             cell.ext().name = Some(name);
         }
         cell.parent.set(parent.map_or(0, |p| p.id));
+        cell.born.set(crate::inspect::counters::coarse_secs());
+        self.set_behavior(&cell, std::any::type_name::<A>());
+        if let Some(app) = parent.and_then(|p| self.application_of(p.id)) {
+            cell.ext().application = Some(app);
+        }
         if opts.fallback.is_some() || !opts.env.is_empty() {
             let mut e = cell.ext();
             e.fallback = opts.fallback.map(|f| (f.name, f.tag));
@@ -772,7 +788,10 @@ impl ShardCore {
             }
         }
         let remote = self.remote.clone();
-        let fut = crate::process::run(actor, ctx);
+        let fut = crate::inspect::counters::Timed {
+            fut: crate::process::run(actor, ctx),
+            cell: cell.clone(),
+        };
         // SAFETY: the future is not `Send`; its `Runnable` is only ever run and dropped on this
         // shard's thread: `schedule` pushes it onto this shard's run queue, or (woken from another
         // thread) sends it back to this shard through its inbox, or leaks it once the shard has
@@ -941,6 +960,9 @@ impl ShardCore {
 
     fn run_ready(&self) -> bool {
         let n = self.run_queue.borrow().len();
+        if n > 0 {
+            crate::inspect::counters::mark_now();
+        }
         for _ in 0..n {
             let r = self.run_queue.borrow_mut().pop_front();
             match r {

@@ -357,6 +357,11 @@ impl Network {
         self.conn_gen.fetch_add(1, Ordering::Release);
     }
 
+    /// The options the network started with.
+    pub(crate) fn options(&self) -> &NetworkOptions {
+        &self.options
+    }
+
     /// Whether the acceptors listen (`None`: this node has none to listen with).
     pub(crate) fn acceptors_listening(&self) -> Option<Result<(), String>> {
         if self.options.mode != NetworkMode::Enabled || self.options.acceptors.is_empty() {
