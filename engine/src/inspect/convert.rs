@@ -256,11 +256,20 @@ pub(crate) fn network_info(node: &crate::Node) -> Option<go::NetworkInfo> {
             proto_version: proto_version(),
         })
         .collect();
-    let registrar = match &o.registrar {
-        Some(r) => go::RegistrarInfo {
-            server: format!("{}:{}", r.tcp_host, r.port),
-            ..Default::default()
-        },
+    // What the running registrar says of itself (built-in or etcd), as Go's RegistrarInfo.
+    let registrar = match net.registrar() {
+        Some(r) => {
+            let i = r.info();
+            go::RegistrarInfo {
+                server: i.server,
+                embedded_server: i.embedded_server,
+                support_register_proxy: false,
+                support_register_application: i.support_register_application,
+                support_config: i.support_config,
+                support_event: i.support_event,
+                version: i.version,
+            }
+        }
         None => go::RegistrarInfo::default(),
     };
     let mut routes: Vec<go::RouteInfo> = o
