@@ -31,10 +31,9 @@ pub struct MetaState(pub i32);
 #[edf(name = "#ergo.services/ergo/gen/NetworkMode")]
 pub struct NetworkMode(pub isize);
 
-/// `gen.ApplicationState` (int32): 1 loaded, 2 running, 3 stopping.
-#[derive(Edf, Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[edf(name = "#ergo.services/ergo/gen/ApplicationState")]
-pub struct ApplicationState(pub i32);
+/// `gen.ApplicationState` (int32): 1 loaded, 2 running, 3 stopping; the protocol crate's type,
+/// registered with the framework types.
+pub use ergo_proto::gen::ApplicationState;
 
 /// `gen.ApplicationDepends`.
 #[derive(Edf, Debug, Clone, PartialEq, Eq, Default)]
@@ -514,7 +513,6 @@ pub fn register_gen_info_types() -> Result<(), RegisterError> {
     ensure_registered::<ProcessState>()?;
     ensure_registered::<MetaState>()?;
     ensure_registered::<NetworkMode>()?;
-    ensure_registered::<ApplicationState>()?;
     ensure_registered::<ApplicationDepends>()?;
     ensure_registered::<LoggerInfo>()?;
     ensure_registered::<CronJobInfo>()?;

@@ -817,11 +817,13 @@ fn build(f: File, origin: &dyn Fn(&str) -> Origin) -> Result<NodeConfig, ConfigE
                 check_fingerprint: f.tls.check_fingerprint,
             };
             if f.registrar.enable {
-                n.registrar = Some(crate::registrar::RegistrarConfig::Builtin(RegistrarOptions {
-                    port: f.registrar.port,
-                    tcp_host: f.registrar.tcp_host,
-                    udp_host: f.registrar.udp_host,
-                }));
+                n.registrar = Some(crate::registrar::RegistrarConfig::Builtin(
+                    RegistrarOptions {
+                        port: f.registrar.port,
+                        tcp_host: f.registrar.tcp_host,
+                        udp_host: f.registrar.udp_host,
+                    },
+                ));
             }
             Some(n)
         }
