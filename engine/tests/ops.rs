@@ -449,5 +449,9 @@ fn stop_force_kills_everything_and_wait_returns() {
     assert_eq!(node.info().processes, 0);
     // As Go's Kill (node.StopForce kills every process), each terminate runs, once.
     drop(tx);
-    assert_eq!(rx.iter().count(), 4, "terminate ran once per killed process");
+    assert_eq!(
+        rx.iter().count(),
+        4,
+        "terminate ran once per killed process"
+    );
 }
