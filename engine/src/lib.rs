@@ -57,6 +57,7 @@ mod message;
 mod net;
 mod node;
 mod node_api;
+mod node_stop;
 pub mod ops;
 mod options;
 pub mod pool;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use ergo_edf::{Atom, AtomMap, Pid, Ref};
 
 use crate::event::Events;
-use crate::process::{Envelope, ExitVia, Kind, FLAG_KILLED};
+use crate::process::{Envelope, ExitVia, Kind};
 use crate::shard::{self, Item, ShardCore, ShardRemote, EXTERNAL_ID, NODE_ID};
 use crate::{Actor, Error, Message, MessageOptions, Priority, Reason, SpawnOptions, Target};
 
@@ -167,17 +167,17 @@ pub(crate) struct NodeShared {
     /// Shards `0..placed` take default placements; the rest are dedicated shards.
     pub(crate) placed: usize,
     pub(crate) blocking: crate::blocking::BlockingPool,
-    names: RwLock<AtomMap<Pid>>,
+    pub(crate) names: RwLock<AtomMap<Pid>>,
     pub(crate) events: Events,
-    external: Mutex<HashMap<Ref, ReplySender>>,
-    ext_ref: AtomicU64,
-    rr: AtomicUsize,
-    stopping: AtomicBool,
-    stop_timeout: Duration,
+    pub(crate) external: Mutex<HashMap<Ref, ReplySender>>,
+    pub(crate) ext_ref: AtomicU64,
+    pub(crate) rr: AtomicUsize,
+    pub(crate) stopping: AtomicBool,
+    pub(crate) stop_timeout: Duration,
     pub(crate) log_level: std::sync::atomic::AtomicU8,
     /// Logger processes and the lowest level each wants.
     pub(crate) loggers: RwLock<Vec<(Pid, crate::LogLevel)>>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
     pub(crate) apps: crate::application::Apps,
     pub(crate) network: std::sync::OnceLock<Arc<crate::net::Network>>,
     /// Node environment variables.
@@ -185,9 +185,9 @@ pub(crate) struct NodeShared {
     /// Required applications and user checks of the health probes.
     pub(crate) health: crate::ops::health::Health,
     /// The metrics/health HTTP listener, if one runs.
-    ops_server: Mutex<Option<crate::ops::Server>>,
+    pub(crate) ops_server: Mutex<Option<crate::ops::Server>>,
     /// Set (and signalled) once the shards have stopped (`Node::wait`).
-    stopped: (Mutex<bool>, std::sync::Condvar),
+    pub(crate) stopped: (Mutex<bool>, std::sync::Condvar),
 }
 
 impl NodeShared {
@@ -300,7 +300,7 @@ impl NodeShared {
         Pid::new(self.name, NODE_ID, self.creation)
     }
 
-    fn processes(&self) -> usize {
+    pub(crate) fn processes(&self) -> usize {
         self.shards
             .iter()
             .map(|s| s.processes.load(Ordering::Relaxed))
@@ -445,54 +445,6 @@ impl Node {
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
             .map(|s| s.addr())
-    }
-
-    /// Blocks until the node has stopped (by [`Node::stop`], [`Node::stop_force`], or a
-    /// permanent application that ended).
-    pub fn wait(&self) {
-        let (m, cv) = &self.0.stopped;
-        let mut done = m.lock().unwrap_or_else(|p| p.into_inner());
-        while !*done {
-            done = cv.wait(done).unwrap_or_else(|p| p.into_inner());
-        }
-    }
-
-    /// [`Node::wait`] for at most `timeout`; whether the node has stopped.
-    pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        let (m, cv) = &self.0.stopped;
-        let deadline = Instant::now() + timeout;
-        let mut done = m.lock().unwrap_or_else(|p| p.into_inner());
-        while !*done {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            done = cv
-                .wait_timeout(done, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        true
-    }
-
-    /// Stops the node without waiting for processes to finish: applications are not asked
-    /// to stop, every process is killed (reason `kill`, its `terminate` is not called), then
-    /// the shards stop. For when [`Node::stop`] did not finish in time.
-    pub fn stop_force(&self) {
-        self.0.stopping.store(true, Ordering::Release);
-        for i in 0..self.0.shards.len() {
-            let _ = self.run_on_within(i, Some(Duration::from_secs(1)), |core| {
-                let cells: Vec<_> = core.procs.borrow().values().cloned().collect();
-                for c in cells {
-                    c.ext().kill = Some(Reason::Kill);
-                    c.set_flag(FLAG_KILLED, true);
-                    c.wake(&core.run_queue);
-                }
-            });
-        }
-        self.wait_processes(Instant::now() + Duration::from_secs(1));
-        self.shutdown_threads();
-        tracing::warn!(node = %self.0.name, "node stopped by force");
     }
 
     /// Where this node's first acceptor listens (`None` without networking, in the hidden and
@@ -920,104 +872,6 @@ impl Node {
                 })
                 .collect(),
         }
-    }
-
-    /// Stops the node gracefully: stops applications (in reverse start order), sends `shutdown`
-    /// exit signals to processes without a parent (supervisors stop their children in order),
-    /// waits up to `stop_timeout`, terminates what is left with reason `shutdown`, then stops the
-    /// shards. From a shard thread it starts the stop on a helper thread and returns at once.
-    pub fn stop(&self) {
-        if let Some(core) = shard::current() {
-            if Arc::ptr_eq(&core.node, &self.0) {
-                let n = self.clone();
-                let _ = std::thread::Builder::new()
-                    .name("ergo-node-stop".into())
-                    .spawn(move || n.stop());
-                return;
-            }
-        }
-        if self.0.stopping.load(Ordering::Acquire) {
-            self.shutdown_threads();
-            return;
-        }
-        crate::application::stop_all(self);
-        self.0.stopping.store(true, Ordering::Release);
-        let deadline = Instant::now() + self.0.stop_timeout;
-        // 1. Processes without a parent get a shutdown exit signal.
-        for i in 0..self.0.shards.len() {
-            let _ = self.run_on_within(i, Some(self.0.stop_timeout), |core| {
-                let from = core.make_pid(NODE_ID);
-                let top: Vec<u64> = core
-                    .procs
-                    .borrow()
-                    .iter()
-                    .filter(|(_, c)| c.parent.get() == 0)
-                    .map(|(id, _)| *id)
-                    .collect();
-                for id in top {
-                    let env = Envelope {
-                        from,
-                        kind: Kind::Exit(Box::new((Reason::Shutdown, ExitVia::Pid))),
-                    };
-                    let _ = core.deliver(id, env, Priority::Max);
-                }
-            });
-        }
-        self.wait_processes(deadline);
-        // 2. What is left is terminated by force, still with reason `shutdown`.
-        for i in 0..self.0.shards.len() {
-            let _ = self.run_on_within(i, Some(self.0.stop_timeout), |core| {
-                let cells: Vec<_> = core.procs.borrow().values().cloned().collect();
-                for c in cells {
-                    c.ext().kill = Some(Reason::Shutdown);
-                    c.set_flag(FLAG_KILLED, true);
-                    c.wake(&core.run_queue);
-                }
-            });
-        }
-        self.wait_processes(Instant::now() + Duration::from_secs(1));
-        self.shutdown_threads();
-        tracing::info!(node = %self.0.name, "node stopped");
-    }
-
-    fn wait_processes(&self, deadline: Instant) {
-        while self.0.processes() > 0 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-
-    fn shutdown_threads(&self) {
-        self.0.stopping.store(true, Ordering::Release);
-        self.0.blocking.close();
-        if let Some(net) = self.0.network.get() {
-            net.stop();
-        }
-        let threads: Vec<_> =
-            std::mem::take(&mut *self.0.threads.lock().unwrap_or_else(|p| p.into_inner()));
-        for s in &self.0.shards {
-            s.publish(vec![Item::Stop]);
-        }
-        let deadline = Instant::now() + self.0.stop_timeout;
-        for t in threads {
-            while !t.is_finished() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            if t.is_finished() {
-                let _ = t.join();
-            } else {
-                tracing::error!(node = %self.0.name, "a shard did not stop in time (a handler that never returns?); leaving it");
-            }
-        }
-        let server = self
-            .0
-            .ops_server
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        drop(server);
-        let (m, cv) = &self.0.stopped;
-        *m.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        cv.notify_all();
     }
 }
 
