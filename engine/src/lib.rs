@@ -69,6 +69,7 @@ mod shard;
 pub mod supervisor;
 mod sync;
 mod target;
+mod timers;
 
 pub use actor::{Actor, HandleResult};
 pub use application::{ApplicationInfo, ApplicationMode, ApplicationSpec, ApplicationState};
@@ -99,9 +100,9 @@ pub use options::{Compression, CompressionKind, Fallback, SpawnOptions};
 pub use pool::Pool;
 pub use process::ProcessState;
 pub use reason::{Error, Reason};
-pub use shard::TimerRef;
 pub use supervisor::{
     ChildSpec, RestartStrategy, StartChild, Supervisor, SupervisorRestart, SupervisorSpec,
     SupervisorType, WhichChildren,
 };
 pub use target::Target;
+pub use timers::TimerRef;
