@@ -66,6 +66,7 @@ mod reason;
 pub mod registrar;
 mod ring;
 mod shard;
+mod spawn;
 pub mod supervisor;
 mod sync;
 mod target;
