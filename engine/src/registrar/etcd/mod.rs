@@ -195,6 +195,9 @@ pub(crate) struct Shared {
     pub(crate) state: AtomicU8,
     /// The lease the registration is under now (0: none).
     pub(crate) lease: std::sync::atomic::AtomicI64,
+    /// The etcd revision the configuration was last read at (0: never): the watch starts just
+    /// after it, so no change between the read and the watch is lost.
+    pub(crate) config_revision: std::sync::atomic::AtomicI64,
     pub(crate) event: Option<(Event, crate::Pid)>,
 }
 
@@ -285,6 +288,7 @@ impl EtcdRegistrar {
             config: RwLock::new(ConfigStore::default()),
             state: AtomicU8::new(RegistrationState::Unregistered as u8),
             lease: std::sync::atomic::AtomicI64::new(0),
+            config_revision: std::sync::atomic::AtomicI64::new(0),
             event,
         });
         let session = match session::start(shared.clone(), registration.is_some()) {

@@ -271,16 +271,21 @@ async fn register_new(sh: &Shared, c: &mut Client, old: Option<i64>) -> Result<i
     Ok(lease)
 }
 
-/// Reads the configuration relevant to this node (both config paths) afresh.
+/// Reads the configuration relevant to this node (both config paths, at one revision) afresh,
+/// and records that revision for the watch to start after.
 async fn load_config(sh: &Shared, c: &mut Client) -> Result<(), EtcdError> {
     let t = sh.options.request_timeout;
     let mut store = ConfigStore::default();
+    let mut revision = 0;
     for path in [&sh.paths.config, &sh.paths.global_config] {
-        let resp = timed(
-            t,
-            c.get(path.as_str(), Some(GetOptions::new().with_prefix())),
-        )
-        .await?;
+        let mut opts = GetOptions::new().with_prefix();
+        if revision > 0 {
+            opts = opts.with_revision(revision);
+        }
+        let resp = timed(t, c.get(path.as_str(), Some(opts))).await?;
+        if revision == 0 {
+            revision = resp.header().map_or(0, |h| h.revision());
+        }
         for kv in resp.kvs() {
             let Ok(key) = kv.key_str() else { continue };
             if let Some((_, rel, _)) = ConfigStore::relevant(&sh.paths, sh.me, key) {
@@ -291,6 +296,7 @@ async fn load_config(sh: &Shared, c: &mut Client) -> Result<(), EtcdError> {
     }
     tracing::debug!(node = %sh.me, items = store.len(), "etcd registrar: configuration loaded");
     *sh.config.write().unwrap_or_else(|e| e.into_inner()) = store;
+    sh.config_revision.store(revision, Ordering::Release);
     Ok(())
 }
 
@@ -351,8 +357,13 @@ async fn serve(
         Ok(k) => k,
         Err(e) => return Served::Lost(format!("keep-alive: {e}")),
     };
-    let mut watcher = match timed(t, c.watch(PREFIX, Some(WatchOptions::new().with_prefix()))).await
-    {
+    // From just after the configuration's read: a change made meanwhile is not lost.
+    let mut wopts = WatchOptions::new().with_prefix();
+    let rev = sh.config_revision.load(Ordering::Acquire);
+    if rev > 0 {
+        wopts = wopts.with_start_revision(rev + 1);
+    }
+    let mut watcher = match timed(t, c.watch(PREFIX, Some(wopts))).await {
         Ok(w) => w,
         Err(e) => return Served::Lost(format!("watch: {e}")),
     };
